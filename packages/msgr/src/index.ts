@@ -1,0 +1,2 @@
+/** @nacre/msgr */
+export {};
