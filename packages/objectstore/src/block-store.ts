@@ -1,0 +1,912 @@
+/**
+ * BlockStore: objects on one raw block file (32 KiB units, bitmap allocator, xxhash64 per unit),
+ * metadata in LevelDB. On-disk layout: block-file.ts (data file, superblock) and keys.ts (metadata
+ * key schema). docs/objectstore.md has the whole format and the crash-safety argument.
+ *
+ * Commit protocol for a group of transactions (one at a time; later arrivals form the next group):
+ *   1. prepare each transaction in order against the group's uncommitted state: allocate fresh
+ *      units for every unit it writes (copy-on-write, never in place), pwrite the data there,
+ *      compute checksums, build new onodes; a failing transaction is dropped on its own
+ *   2. fdatasync the block file once for the group
+ *   3. one LevelDB batch with sync:true: onodes, omap, refcounts, freelist chunks, totals
+ *   4. only now return the units freed by the group to the in-memory allocator, resolve callers
+ * A crash before 3 leaves the previous metadata, which references none of the new units; a crash
+ * after 3 finds the data synced by 2. Either way no acknowledged transaction is lost and none is
+ * half-applied, and the allocator never reuses a unit a committed onode still references.
+ *
+ * Clones share units: a unit referenced by more than one onode has a refcount key ('R'); every
+ * write goes to a fresh unit anyway, so sharing needs no copy until the next write.
+ *
+ * Small overwrites are not deferred (no data in the metadata journal): they copy-on-write the
+ * 32 KiB unit like any other write. fdatasync is cheap on our disks and the metadata batch costs
+ * the same either way, so the deferred path would add a replay protocol for little gain.
+ */
+import * as fs from 'node:fs';
+import { join } from 'node:path';
+import { randomBytes } from 'node:crypto';
+import { Level } from 'level';
+import { Packr } from 'msgpackr';
+import { assert, NacreError, type Logger } from '@nacre/util';
+import { BlockFile, blockFormatVersion, decodeBlockSuperblock, encodeBlockSuperblock } from './block-file.js';
+import { BitmapAllocator, bitmapChunkUnits } from './bitmap-allocator.js';
+import { checksum64, loadChecksum } from './checksum.js';
+import {
+  bitmapKey, collectionKey, collectionRangeEnd, decodeCollectionKey, keySuperblock, keyTotals, omapKey,
+  omapObjectPrefix, onodeKey, onodePrefix, prefixBitmap, prefixCollection, prefixEnd, prefixRange,
+  prefixRefcount, refcountKey,
+} from './keys.js';
+import { objectSizeBytesMax, omapCloneEntriesMax, unitSizeBytes } from './limits.js';
+import { decodeObjectKey, encodeObjectKey, sameObjectId, type ObjectId } from './object-id.js';
+import { HOLE, Onode, unitCountFor } from './onode.js';
+import { notFound, ObjectStoreBase } from './store-base.js';
+import { TxnState, type CommittedView } from './txn-state.js';
+import type { Transaction, TxnOp } from './txn.js';
+import type { FsckReport, ObjectPage, ObjectStat, OmapPage, OmapRangeOptions, StatFs } from './types.js';
+import { runFsck } from './fsck.js';
+
+export const metaFormatVersion = 1;
+/** Smallest device: the superblock unit, the shrink reserve and a few data units. */
+export const deviceUnitsMin = 64;
+/** Transactions waiting for a commit; queueTransaction fails with EBUSY beyond this. */
+export const txnQueueDepthMax = 4096;
+/** Transactions in one commit group (one fdatasync + one metadata batch). */
+export const groupTxnsMax = 256;
+/** Data bytes in one commit group. */
+export const groupDataBytesMax = 256 * 1024 * 1024;
+/** Let other work run after this many bytes were written while preparing a group. */
+const yieldEveryBytes = 16 * 1024 * 1024;
+/** Decoded onodes kept in memory (committed state only). */
+export const onodeCacheEntriesMax = 8192;
+
+const packr = new Packr({ useRecords: false });
+const zeroUnit = Buffer.alloc(unitSizeBytes);
+
+type Db = Level<Buffer, Buffer>;
+
+export interface MkfsOptions {
+  sizeBytes: number;
+  /** 16-byte device id (default: random). */
+  uuid?: Buffer;
+}
+
+export interface BlockStoreOptions {
+  logger?: Logger;
+  /** Zero freed units (after the metadata that freed them is durable). */
+  secureDelete?: boolean;
+  /**
+   * Called at the phases of every group commit. For fault-injection tests only (the crash test
+   * kills the process at a chosen phase).
+   */
+  onCommitPhase?: (phase: 'data-written' | 'data-synced' | 'metadata-committed') => void;
+}
+
+interface SuperRecord {
+  formatVersion: number;
+  uuid: Buffer;
+  unitSizeBytes: number;
+  unitCount: number;
+  reserveUnits: number;
+}
+
+interface Totals {
+  storedBytes: number;
+  objectCount: number;
+}
+
+interface Pending {
+  txn: Transaction;
+  resolve: () => void;
+  reject: (err: unknown) => void;
+}
+
+export function blockPath(dir: string): string {
+  return join(dir, 'block');
+}
+
+export function metaPath(dir: string): string {
+  return join(dir, 'meta');
+}
+
+/** Units kept back for shrink-only transactions. */
+export function shrinkReserveUnitsFor(unitCount: number): number {
+  return Math.min(64, Math.max(2, Math.floor(unitCount / 32)));
+}
+
+function openDb(dir: string, create: boolean): Db {
+  return new Level<Buffer, Buffer>(metaPath(dir), {
+    keyEncoding: 'buffer', valueEncoding: 'buffer', createIfMissing: create, errorIfExists: create,
+  });
+}
+
+/** Create an empty store in `dir` (the directory may exist but must not hold a store). */
+export async function mkfs(dir: string, options: MkfsOptions): Promise<void> {
+  const { sizeBytes } = options;
+  if (!Number.isSafeInteger(sizeBytes) || sizeBytes < deviceUnitsMin * unitSizeBytes) {
+    throw new NacreError(`device size must be at least ${deviceUnitsMin * unitSizeBytes} bytes`, { code: 'EINVAL' });
+  }
+  const unitCount = Math.floor(sizeBytes / unitSizeBytes);
+  if (unitCount > 0xffff_fffe) throw new NacreError('device too large', { code: 'EINVAL' });
+  const uuid = options.uuid ?? randomBytes(16);
+  if (uuid.length !== 16) throw new NacreError('uuid must be 16 bytes', { code: 'EINVAL' });
+  await loadChecksum();
+  fs.mkdirSync(dir, { recursive: true });
+  if (fs.existsSync(blockPath(dir)) || fs.existsSync(metaPath(dir))) {
+    throw new NacreError(`${dir} already holds a store`, { code: 'EEXIST' });
+  }
+  const file = BlockFile.create(blockPath(dir), unitCount);
+  try {
+    file.writeUnits(0, [encodeBlockSuperblock({ formatVersion: blockFormatVersion, unitSizeBytes, unitCount, uuid })]);
+    file.sync();
+  } finally {
+    file.close();
+  }
+  const reserveUnits = shrinkReserveUnitsFor(unitCount);
+  const allocator = new BitmapAllocator(unitCount, reserveUnits);
+  allocator.markUsed(0);
+  const db = openDb(dir, true);
+  await db.open();
+  try {
+    const superRecord: SuperRecord = { formatVersion: metaFormatVersion, uuid, unitSizeBytes, unitCount, reserveUnits };
+    const ops: Array<{ type: 'put'; key: Buffer; value: Buffer }> = [];
+    for (let c = 0; c < allocator.chunkCount; c++) ops.push({ type: 'put', key: bitmapKey(c), value: allocator.chunkBytes(c) });
+    ops.push({ type: 'put', key: keyTotals, value: packr.pack({ storedBytes: 0, objectCount: 0 } satisfies Totals) });
+    // The superblock record goes last in the same batch: a store without it does not mount.
+    ops.push({ type: 'put', key: keySuperblock, value: packr.pack(superRecord) });
+    await db.batch(ops, { sync: true });
+  } finally {
+    await db.close();
+  }
+  const dirFd = fs.openSync(dir, 'r');
+  try { fs.fsyncSync(dirFd); } finally { fs.closeSync(dirFd); }
+}
+
+export class BlockStore extends ObjectStoreBase implements CommittedView {
+  private db: Db | undefined;
+  private file: BlockFile | undefined;
+  private allocatorState: BitmapAllocator | undefined;
+  private superRecord: SuperRecord | undefined;
+  private readonly collections = new Set<string>();
+  private readonly refs = new Map<number, number>();
+  private totals: Totals = { storedBytes: 0, objectCount: 0 };
+  private readonly onodeCache = new Map<string, Onode>();
+  private readonly queue: Pending[] = [];
+  private commitLoopRunning = false;
+  private lockTail: Promise<void> = Promise.resolve();
+
+  constructor(readonly dir: string, private readonly options: BlockStoreOptions = {}) {
+    super();
+  }
+
+  static mkfs(dir: string, options: MkfsOptions): Promise<void> {
+    return mkfs(dir, options);
+  }
+
+  // ───────────────────────────── lifecycle ─────────────────────────────
+
+  protected async _mount(): Promise<void> {
+    await loadChecksum();
+    const file = BlockFile.open(blockPath(this.dir));
+    let db: Db | undefined;
+    try {
+      const unit0 = Buffer.alloc(unitSizeBytes);
+      file.readUnits(0, unit0);
+      const sb = decodeBlockSuperblock(unit0);
+      db = openDb(this.dir, false);
+      await db.open();
+      const raw = db.getSync(keySuperblock);
+      if (raw === undefined) throw new NacreError('metadata has no superblock record', { code: 'EIO' });
+      const rec = packr.unpack(raw) as SuperRecord;
+      rec.uuid = Buffer.from(rec.uuid);
+      if (rec.formatVersion !== metaFormatVersion || sb.formatVersion !== blockFormatVersion) {
+        throw new NacreError(`unsupported format version ${rec.formatVersion}/${sb.formatVersion}`, { code: 'EIO' });
+      }
+      if (!rec.uuid.equals(sb.uuid) || rec.unitCount !== sb.unitCount || rec.unitSizeBytes !== unitSizeBytes
+        || sb.unitSizeBytes !== unitSizeBytes || file.unitCount < rec.unitCount) {
+        throw new NacreError('block file and metadata do not belong together', { code: 'EIO' });
+      }
+      await this.loadState(db, rec);
+      this.db = db;
+      this.file = file;
+      this.superRecord = rec;
+    } catch (err) {
+      file.close();
+      if (db !== undefined) await db.close();
+      throw err;
+    }
+  }
+
+  private async loadState(db: Db, rec: SuperRecord): Promise<void> {
+    const allocator = new BitmapAllocator(rec.unitCount, rec.reserveUnits);
+    const chunks = new Map<number, Uint8Array>();
+    for await (const [key, value] of db.iterator(prefixRange(prefixBitmap))) chunks.set(key.readUInt32BE(1), Buffer.from(value));
+    if (chunks.size !== allocator.chunkCount) throw new NacreError('freelist is incomplete', { code: 'EIO' });
+    allocator.load(chunks);
+    if (!allocator.isUsed(0)) throw new NacreError('freelist marks the superblock unit free', { code: 'EIO' });
+    this.refs.clear();
+    for await (const [key, value] of db.iterator(prefixRange(prefixRefcount))) this.refs.set(key.readUInt32BE(1), value.readUInt32BE(0));
+    this.collections.clear();
+    for await (const key of db.keys(prefixRange(prefixCollection))) this.collections.add(decodeCollectionKey(key));
+    const totals = db.getSync(keyTotals);
+    if (totals === undefined) throw new NacreError('metadata has no totals record', { code: 'EIO' });
+    this.totals = packr.unpack(totals) as Totals;
+    this.onodeCache.clear();
+    this.allocatorState = allocator;
+  }
+
+  protected async _umount(): Promise<void> {
+    // Let queued transactions finish; new ones are refused because the status is not 'open'.
+    while (this.queue.length > 0 || this.commitLoopRunning) await this.withLock(async () => {});
+    await this.db?.close();
+    this.file?.close();
+    this.db = undefined;
+    this.file = undefined;
+    this.allocatorState = undefined;
+    this.onodeCache.clear();
+  }
+
+  private get allocator(): BitmapAllocator {
+    assert(this.allocatorState !== undefined, 'store not mounted');
+    return this.allocatorState;
+  }
+
+  private get meta(): Db {
+    assert(this.db !== undefined, 'store not mounted');
+    return this.db;
+  }
+
+  private get blockFile(): BlockFile {
+    assert(this.file !== undefined, 'store not mounted');
+    return this.file;
+  }
+
+  /** Serialises commit groups and fsck. */
+  private async withLock<T>(fn: () => Promise<T>): Promise<T> {
+    const prev = this.lockTail;
+    let release!: () => void;
+    this.lockTail = new Promise<void>((r) => { release = r; });
+    await prev;
+    try {
+      return await fn();
+    } finally {
+      release();
+    }
+  }
+
+  // ───────────────────────────── committed view ─────────────────────────────
+
+  committedOnode(key: Buffer): Onode | null {
+    const k = key.toString('latin1');
+    const hit = this.onodeCache.get(k);
+    if (hit !== undefined) {
+      this.onodeCache.delete(k);
+      this.onodeCache.set(k, hit);
+      return hit;
+    }
+    const raw = this.meta.getSync(key);
+    if (raw === undefined) return null;
+    const onode = Onode.decode(raw);
+    this.cacheOnode(k, onode);
+    return onode;
+  }
+
+  private cacheOnode(k: string, onode: Onode | null): void {
+    this.onodeCache.delete(k);
+    if (onode === null) return;
+    this.onodeCache.set(k, onode);
+    if (this.onodeCache.size > onodeCacheEntriesMax) {
+      const oldest = this.onodeCache.keys().next().value as string;
+      this.onodeCache.delete(oldest);
+    }
+  }
+
+  committedCollectionExists(cid: string): boolean {
+    return this.collections.has(cid);
+  }
+
+  committedRefCount(unit: number): number {
+    return this.refs.get(unit) ?? (this.allocator.isUsed(unit) ? 1 : 0);
+  }
+
+  // ───────────────────────────── reads ─────────────────────────────
+
+  protected async _statfs(): Promise<StatFs> {
+    const a = this.allocator;
+    const dataUnits = a.unitCount - 1;
+    return {
+      totalBytes: dataUnits * unitSizeBytes,
+      allocatedBytes: (a.unitCount - a.freeCount - 1) * unitSizeBytes,
+      storedBytes: this.totals.storedBytes,
+      availableBytes: a.availableCount * unitSizeBytes,
+      objectCount: this.totals.objectCount,
+    };
+  }
+
+  protected async _listCollections(): Promise<string[]> {
+    return [...this.collections].sort();
+  }
+
+  protected async _collectionExists(cid: string): Promise<boolean> {
+    return this.collections.has(cid);
+  }
+
+  private requireOnode(cid: string, oid: ObjectId): Onode {
+    if (!this.collections.has(cid)) throw notFound(`collection ${cid}`);
+    const onode = this.committedOnode(onodeKey(cid, oid));
+    if (onode === null) throw notFound(`object ${oid.name}`);
+    return onode;
+  }
+
+  protected async _listObjects(cid: string, start: ObjectId | undefined, limitCount: number): Promise<ObjectPage> {
+    const prefix = onodePrefix(cid);
+    const gte = start === undefined ? prefix : Buffer.concat([prefix, encodeObjectKey(start)]);
+    const keys = await this.meta.keys({ gte, lt: collectionRangeEnd(prefix), limit: limitCount + 1 }).all();
+    const objects = keys.map((k) => decodeObjectKey(k, prefix.length).oid);
+    const next = objects.length > limitCount ? objects.pop()! : null;
+    return { objects, next };
+  }
+
+  protected async _exists(cid: string, oid: ObjectId): Promise<boolean> {
+    return this.collections.has(cid) && this.committedOnode(onodeKey(cid, oid)) !== null;
+  }
+
+  protected async _stat(cid: string, oid: ObjectId): Promise<ObjectStat> {
+    const onode = this.requireOnode(cid, oid);
+    return { sizeBytes: onode.sizeBytes, allocatedBytes: onode.allocatedBytes() };
+  }
+
+  protected async _getattrs(cid: string, oid: ObjectId): Promise<Map<string, Buffer>> {
+    const onode = this.requireOnode(cid, oid);
+    return new Map([...onode.attrs].map(([k, v]) => [k, Buffer.from(v)]));
+  }
+
+  /**
+   * Reads are synchronous from the onode lookup to the checksum check, so no commit can free and
+   * reuse a unit between finding it in the onode and reading it.
+   */
+  protected async _read(cid: string, oid: ObjectId, offsetBytes: number, lengthBytes: number | undefined): Promise<Buffer> {
+    const onode = this.requireOnode(cid, oid);
+    if (offsetBytes >= onode.sizeBytes) return Buffer.alloc(0);
+    const endBytes = Math.min(onode.sizeBytes, lengthBytes === undefined ? onode.sizeBytes : offsetBytes + lengthBytes);
+    if (endBytes <= offsetBytes) return Buffer.alloc(0);
+    const firstUnit = Math.floor(offsetBytes / unitSizeBytes);
+    const lastUnit = Math.floor((endBytes - 1) / unitSizeBytes);
+    const buf = Buffer.allocUnsafe((lastUnit - firstUnit + 1) * unitSizeBytes);
+    this.readUnitsVerified(cid, oid, onode, firstUnit, lastUnit, buf);
+    const from = offsetBytes - firstUnit * unitSizeBytes;
+    return buf.subarray(from, from + (endBytes - offsetBytes));
+  }
+
+  /** Fill `target` with logical units first..last of the object, checking every checksum. */
+  private readUnitsVerified(cid: string, oid: ObjectId, onode: Onode, firstUnit: number, lastUnit: number, target: Buffer): void {
+    let lu = firstUnit;
+    while (lu <= lastUnit) {
+      const phys = onode.units[lu]!;
+      const at = (lu - firstUnit) * unitSizeBytes;
+      if (phys === HOLE) {
+        target.fill(0, at, at + unitSizeBytes);
+        lu++;
+        continue;
+      }
+      let runEnd = lu + 1;
+      while (runEnd <= lastUnit && onode.units[runEnd] === phys + (runEnd - lu)) runEnd++;
+      this.blockFile.readUnits(phys, target.subarray(at, at + (runEnd - lu) * unitSizeBytes));
+      for (let u = lu; u < runEnd; u++) {
+        const o = (u - firstUnit) * unitSizeBytes;
+        if (checksum64(target.subarray(o, o + unitSizeBytes)) !== onode.csums[u]) {
+          throw new NacreError(`checksum mismatch in ${cid}/${oid.name} at offset ${u * unitSizeBytes} (unit ${onode.units[u]})`, { code: 'EIO' });
+        }
+      }
+      lu = runEnd;
+    }
+  }
+
+  protected async _omapGetValues(cid: string, oid: ObjectId, keys: string[]): Promise<Map<string, Buffer>> {
+    const onode = this.requireOnode(cid, oid);
+    const out = new Map<string, Buffer>();
+    if (!onode.omap) return out;
+    const prefix = omapObjectPrefix(cid, oid);
+    for (const key of keys) {
+      const v = this.meta.getSync(omapKey(prefix, key));
+      if (v !== undefined) out.set(key, v);
+    }
+    return out;
+  }
+
+  protected async _omapGetRange(cid: string, oid: ObjectId, options: OmapRangeOptions & { limitCount: number }): Promise<OmapPage> {
+    const onode = this.requireOnode(cid, oid);
+    if (!onode.omap) return { entries: [], more: false };
+    const prefix = omapObjectPrefix(cid, oid);
+    const range: { gte?: Buffer; gt?: Buffer; lt: Buffer; limit: number } = { lt: prefixEnd(prefix), limit: options.limitCount + 1 };
+    range.gte = omapKey(prefix, options.start ?? '');
+    if (options.after !== undefined && (options.start === undefined || options.after >= options.start)) {
+      delete range.gte;
+      range.gt = omapKey(prefix, options.after);
+    }
+    if (options.end !== undefined) range.lt = omapKey(prefix, options.end);
+    const rows = await this.meta.iterator(range).all();
+    const entries: Array<[string, Buffer]> = rows.map(([k, v]) => [k.subarray(prefix.length).toString('utf8'), v]);
+    const more = entries.length > options.limitCount;
+    if (more) entries.pop();
+    return { entries, more };
+  }
+
+  // ───────────────────────────── transactions ─────────────────────────────
+
+  protected _queueTransaction(txn: Transaction): Promise<void> {
+    if (this.queue.length >= txnQueueDepthMax) {
+      throw new NacreError(`transaction queue full (${txnQueueDepthMax})`, { code: 'EBUSY' });
+    }
+    return new Promise<void>((resolve, reject) => {
+      this.queue.push({ txn, resolve, reject });
+      if (!this.commitLoopRunning) {
+        this.commitLoopRunning = true;
+        // Start after the current tick so transactions queued together share one commit.
+        queueMicrotask(() => { void this.commitLoop(); });
+      }
+    });
+  }
+
+  private async commitLoop(): Promise<void> {
+    try {
+      while (this.queue.length > 0) {
+        await this.withLock(async () => {
+          const group = this.takeGroup();
+          if (group.length > 0) await this.commitGroup(group);
+        });
+      }
+    } finally {
+      this.commitLoopRunning = false;
+    }
+  }
+
+  private takeGroup(): Pending[] {
+    const group: Pending[] = [];
+    let dataBytes = 0;
+    while (this.queue.length > 0 && group.length < groupTxnsMax) {
+      const next = this.queue[0]!;
+      const bytes = txnDataBytes(next.txn);
+      if (group.length > 0 && dataBytes + bytes > groupDataBytesMax) break;
+      dataBytes += bytes;
+      group.push(this.queue.shift()!);
+    }
+    return group;
+  }
+
+  private async commitGroup(group: Pending[]): Promise<void> {
+    if (this._status === 'failed') {
+      for (const p of group) p.reject(new NacreError('store failed after an I/O error', { code: 'EIO' }));
+      return;
+    }
+    const state = new TxnState(null, this);
+    const accepted: Pending[] = [];
+    let bytesSinceYield = 0;
+    try {
+      for (const p of group) {
+        const child = state.fork();
+        try {
+          await this.applyTransaction(child, p.txn);
+        } catch (err) {
+          this.allocator.release(child.allocated);
+          if (!(err instanceof NacreError)) throw err;
+          p.reject(err);
+          continue;
+        }
+        state.absorb(child);
+        accepted.push(p);
+        bytesSinceYield += child.dataBytesWritten;
+        if (bytesSinceYield >= yieldEveryBytes) {
+          bytesSinceYield = 0;
+          await new Promise<void>((r) => setImmediate(r));
+        }
+      }
+      if (accepted.length > 0) await this.flush(state);
+    } catch (err) {
+      this.fail(err, accepted);
+      return;
+    }
+    for (const p of accepted) p.resolve();
+  }
+
+  /** An I/O or invariant failure while committing: stop accepting work; remount recovers. */
+  private fail(err: unknown, accepted: Pending[]): void {
+    this._status = 'failed';
+    this.options.logger?.error({ err }, 'objectstore commit failed; store is now failed');
+    const error = err instanceof NacreError ? err : new NacreError(`commit failed: ${String(err)}`, { code: 'EIO', cause: err });
+    for (const p of accepted) p.reject(error);
+    for (const p of this.queue.splice(0)) p.reject(error);
+  }
+
+  /** Steps 2–4 of the commit protocol for a prepared group. */
+  private async flush(state: TxnState): Promise<void> {
+    const phase = this.options.onCommitPhase;
+    phase?.('data-written');
+    if (state.dataBytesWritten > 0) this.blockFile.sync();
+    phase?.('data-synced');
+    const ops = await this.buildBatch(state);
+    await this.meta.batch(ops, { sync: true });
+    phase?.('metadata-committed');
+    this.applyCommitted(state);
+    if (this.options.secureDelete === true && state.freed.length > 0) {
+      for (const u of state.freed) this.blockFile.writeUnits(u, [zeroUnit]);
+      this.blockFile.sync();
+    }
+    this.allocator.release(state.freed);
+  }
+
+  private async buildBatch(state: TxnState): Promise<Array<{ type: 'put'; key: Buffer; value: Buffer } | { type: 'del'; key: Buffer }>> {
+    const ops: Array<{ type: 'put'; key: Buffer; value: Buffer } | { type: 'del'; key: Buffer }> = [];
+    for (const e of state.onodes.values()) {
+      ops.push(e.onode === null ? { type: 'del', key: e.key } : { type: 'put', key: e.key, value: e.onode.encode() });
+    }
+    for (const [cid, exists] of state.collections) {
+      ops.push(exists ? { type: 'put', key: collectionKey(cid), value: packr.pack({}) } : { type: 'del', key: collectionKey(cid) });
+    }
+    for (const [unit, count] of state.refs) {
+      if (count >= 2) {
+        const v = Buffer.allocUnsafe(4);
+        v.writeUInt32BE(count, 0);
+        ops.push({ type: 'put', key: refcountKey(unit), value: v });
+      } else if (this.refs.has(unit)) {
+        ops.push({ type: 'del', key: refcountKey(unit) });
+      }
+    }
+    for (const delta of state.omap.values()) {
+      if (delta.cleared) {
+        for await (const key of this.meta.keys({ gte: delta.objectPrefix, lt: prefixEnd(delta.objectPrefix) })) {
+          const name = key.subarray(delta.objectPrefix.length).toString('utf8');
+          if (!delta.changes.has(name)) ops.push({ type: 'del', key });
+        }
+      }
+      for (const [name, value] of delta.changes) {
+        const key = omapKey(delta.objectPrefix, name);
+        ops.push(value === null ? { type: 'del', key } : { type: 'put', key, value });
+      }
+    }
+    // Freelist: the allocator already holds this group's allocations; units it freed become free
+    // in the persisted bitmap now, and in memory only after the batch is durable.
+    const dirty = new Set<number>();
+    for (const u of state.allocated) dirty.add(Math.floor(u / bitmapChunkUnits));
+    for (const u of state.freed) dirty.add(Math.floor(u / bitmapChunkUnits));
+    const freedByChunk = new Map<number, number[]>();
+    for (const u of state.freed) {
+      const c = Math.floor(u / bitmapChunkUnits);
+      let list = freedByChunk.get(c);
+      if (list === undefined) freedByChunk.set(c, (list = []));
+      list.push(u);
+    }
+    for (const c of dirty) {
+      const bytes = this.allocator.chunkBytes(c);
+      for (const u of freedByChunk.get(c) ?? []) {
+        const bit = u - c * bitmapChunkUnits;
+        assert((bytes[bit >>> 3]! & (1 << (bit & 7))) !== 0, `freeing unit ${u} that is not allocated`);
+        bytes[bit >>> 3]! &= ~(1 << (bit & 7));
+      }
+      ops.push({ type: 'put', key: bitmapKey(c), value: bytes });
+    }
+    const totals: Totals = {
+      storedBytes: this.totals.storedBytes + state.storedBytesDelta,
+      objectCount: this.totals.objectCount + state.objectCountDelta,
+    };
+    assert(totals.storedBytes >= 0 && totals.objectCount >= 0, 'totals went negative');
+    ops.push({ type: 'put', key: keyTotals, value: packr.pack(totals) });
+    return ops;
+  }
+
+  /** Make the group's changes visible to readers (after the batch is durable). */
+  private applyCommitted(state: TxnState): void {
+    for (const [k, e] of state.onodes) this.cacheOnode(k, e.onode);
+    for (const [cid, exists] of state.collections) {
+      if (exists) this.collections.add(cid);
+      else this.collections.delete(cid);
+    }
+    for (const [unit, count] of state.refs) {
+      if (count >= 2) this.refs.set(unit, count);
+      else this.refs.delete(unit);
+    }
+    this.totals = {
+      storedBytes: this.totals.storedBytes + state.storedBytesDelta,
+      objectCount: this.totals.objectCount + state.objectCountDelta,
+    };
+  }
+
+  // ───────────────────────────── ops ─────────────────────────────
+
+  private async applyTransaction(state: TxnState, txn: Transaction): Promise<void> {
+    const useReserve = txn.shrinkOnly;
+    for (const op of txn.ops) await this.applyOp(state, op, useReserve);
+  }
+
+  /** Dispatcher: each op kind has its own leaf. */
+  private async applyOp(state: TxnState, op: TxnOp, useReserve: boolean): Promise<void> {
+    if (op.op === 'createCollection') {
+      if (state.collectionExists(op.cid)) throw new NacreError(`collection ${op.cid} exists`, { code: 'EEXIST' });
+      state.setCollection(op.cid, true);
+      return;
+    }
+    if (!state.collectionExists(op.cid)) throw notFound(`collection ${op.cid}`);
+    switch (op.op) {
+      case 'removeCollection': return this.opRemoveCollection(state, op.cid);
+      case 'touch': this.onodeForUpdate(state, op.cid, op.oid, true); return;
+      case 'write': return this.opWrite(state, op.cid, op.oid, op.offsetBytes, op.data, useReserve);
+      case 'zero': return this.opZero(state, op.cid, op.oid, op.offsetBytes, op.lengthBytes, useReserve);
+      case 'truncate': return this.opTruncate(state, op.cid, op.oid, op.sizeBytes);
+      case 'remove': return this.opRemove(state, op.cid, op.oid);
+      case 'clone': return this.opClone(state, op.cid, op.oid, op.dst);
+      case 'setattrs': return this.opSetattrs(state, op.cid, op.oid, op.attrs);
+      case 'rmattr': return this.opRmattr(state, op.cid, op.oid, op.name);
+      case 'omapSetKeys': return this.opOmapSet(state, op.cid, op.oid, op.entries);
+      case 'omapRmKeys': return this.opOmapRm(state, op.cid, op.oid, op.keys);
+      case 'omapClear': return this.opOmapClear(state, op.cid, op.oid);
+    }
+  }
+
+  /** A private copy of the object's onode inside `state`, created if `create` and absent. */
+  private onodeForUpdate(state: TxnState, cid: string, oid: ObjectId, create: boolean): { key: Buffer; onode: Onode } {
+    const key = onodeKey(cid, oid);
+    const k = key.toString('latin1');
+    const own = state.onodes.get(k);
+    if (own !== undefined && own.onode !== null) return { key, onode: own.onode };
+    const current = state.getOnode(key);
+    let onode: Onode;
+    if (current === null) {
+      if (!create) throw notFound(`object ${oid.name}`);
+      onode = Onode.empty();
+      state.objectCountDelta++;
+    } else {
+      onode = current.copy();
+    }
+    state.putOnode(cid, oid, key, onode);
+    return { key, onode };
+  }
+
+  private setSize(state: TxnState, onode: Onode, sizeBytes: number): void {
+    assert(sizeBytes <= objectSizeBytesMax, 'object size beyond the limit');
+    state.storedBytesDelta += sizeBytes - onode.sizeBytes;
+    onode.sizeBytes = sizeBytes;
+    onode.resizeMap(sizeBytes);
+  }
+
+  private allocate(state: TxnState, count: number, useReserve: boolean): number[] {
+    const units = this.allocator.allocate(count, { useReserve });
+    if (units === null) {
+      throw new NacreError(`no space for ${count} units (${this.allocator.availableCount} available)`, { code: 'ENOSPC' });
+    }
+    state.allocated.push(...units);
+    return units;
+  }
+
+  /** Current content of logical unit `lu` as a private 32 KiB buffer (zeros for a hole). */
+  private unitForUpdate(cid: string, oid: ObjectId, onode: Onode, lu: number): Buffer {
+    const buf = Buffer.alloc(unitSizeBytes);
+    if (lu < onode.units.length && onode.units[lu] !== HOLE) this.readUnitsVerified(cid, oid, onode, lu, lu, buf);
+    return buf;
+  }
+
+  /** Write whole-unit buffers for logical units, each to a fresh unit, and repoint the onode. */
+  private placeUnits(state: TxnState, onode: Onode, logical: number[], buffers: Uint8Array[], useReserve: boolean): void {
+    const phys = this.allocate(state, logical.length, useReserve);
+    let runStart = 0;
+    for (let i = 1; i <= phys.length; i++) {
+      if (i === phys.length || phys[i] !== phys[i - 1]! + 1) {
+        this.blockFile.writeUnits(phys[runStart]!, buffers.slice(runStart, i));
+        runStart = i;
+      }
+    }
+    for (let i = 0; i < logical.length; i++) {
+      const lu = logical[i]!;
+      const old = onode.units[lu]!;
+      if (old !== HOLE) state.unref(old);
+      onode.units[lu] = phys[i]!;
+      onode.csums[lu] = checksum64(buffers[i]!);
+    }
+    state.dataBytesWritten += logical.length * unitSizeBytes;
+  }
+
+  private opWrite(state: TxnState, cid: string, oid: ObjectId, offsetBytes: number, data: Uint8Array, useReserve: boolean): void {
+    const { onode } = this.onodeForUpdate(state, cid, oid, true);
+    if (data.length === 0) return;
+    const src = Buffer.from(data.buffer, data.byteOffset, data.length);
+    const endBytes = offsetBytes + data.length;
+    if (endBytes > onode.sizeBytes) this.setSize(state, onode, endBytes);
+    const firstUnit = Math.floor(offsetBytes / unitSizeBytes);
+    const lastUnit = Math.floor((endBytes - 1) / unitSizeBytes);
+    const logical: number[] = [];
+    const buffers: Uint8Array[] = [];
+    for (let lu = firstUnit; lu <= lastUnit; lu++) {
+      const unitStart = lu * unitSizeBytes;
+      const from = Math.max(offsetBytes, unitStart);
+      const to = Math.min(endBytes, unitStart + unitSizeBytes);
+      let buf: Buffer;
+      if (to - from === unitSizeBytes) {
+        buf = src.subarray(from - offsetBytes, to - offsetBytes);
+      } else {
+        buf = this.unitForUpdate(cid, oid, onode, lu);
+        src.copy(buf, from - unitStart, from - offsetBytes, to - offsetBytes);
+      }
+      logical.push(lu);
+      buffers.push(buf);
+    }
+    this.placeUnits(state, onode, logical, buffers, useReserve);
+  }
+
+  private opZero(state: TxnState, cid: string, oid: ObjectId, offsetBytes: number, lengthBytes: number, useReserve: boolean): void {
+    const { onode } = this.onodeForUpdate(state, cid, oid, true);
+    if (lengthBytes === 0) return;
+    const endBytes = offsetBytes + lengthBytes;
+    if (endBytes > onode.sizeBytes) this.setSize(state, onode, endBytes);
+    const firstUnit = Math.floor(offsetBytes / unitSizeBytes);
+    const lastUnit = Math.floor((endBytes - 1) / unitSizeBytes);
+    const logical: number[] = [];
+    const buffers: Uint8Array[] = [];
+    for (let lu = firstUnit; lu <= lastUnit; lu++) {
+      const phys = onode.units[lu]!;
+      if (phys === HOLE) continue;
+      const unitStart = lu * unitSizeBytes;
+      const from = Math.max(offsetBytes, unitStart);
+      const to = Math.min(endBytes, unitStart + unitSizeBytes);
+      if (to - from === unitSizeBytes) {
+        state.unref(phys);
+        onode.units[lu] = HOLE;
+        onode.csums[lu] = 0n;
+        continue;
+      }
+      const buf = this.unitForUpdate(cid, oid, onode, lu);
+      buf.fill(0, from - unitStart, to - unitStart);
+      logical.push(lu);
+      buffers.push(buf);
+    }
+    if (logical.length > 0) this.placeUnits(state, onode, logical, buffers, useReserve);
+  }
+
+  private opTruncate(state: TxnState, cid: string, oid: ObjectId, sizeBytes: number): void {
+    const { onode } = this.onodeForUpdate(state, cid, oid, true);
+    if (sizeBytes < onode.sizeBytes) {
+      const keepUnits = unitCountFor(sizeBytes);
+      for (let lu = keepUnits; lu < onode.units.length; lu++) {
+        const phys = onode.units[lu]!;
+        if (phys !== HOLE) state.unref(phys);
+        onode.units[lu] = HOLE;
+      }
+      // Bytes past the end of the last unit must read as zeros if the object grows again.
+      const tailFrom = sizeBytes % unitSizeBytes;
+      const lastLu = keepUnits - 1;
+      if (tailFrom !== 0 && onode.units[lastLu] !== HOLE) {
+        const buf = this.unitForUpdate(cid, oid, onode, lastLu);
+        if (buf.subarray(tailFrom).some((b) => b !== 0)) {
+          buf.fill(0, tailFrom);
+          // Truncates may always use the reserve: they never grow the store in the end.
+          this.placeUnits(state, onode, [lastLu], [buf], true);
+        }
+      }
+    }
+    this.setSize(state, onode, sizeBytes);
+  }
+
+  /** Drop an object's data references, omap and onode. */
+  private dropObject(state: TxnState, cid: string, oid: ObjectId, key: Buffer, onode: Onode): void {
+    for (const phys of onode.units) if (phys !== HOLE) state.unref(phys);
+    state.storedBytesDelta -= onode.sizeBytes;
+    state.objectCountDelta--;
+    const omapPrefix = omapObjectPrefix(cid, oid);
+    if (onode.omap || state.omapDelta(omapPrefix) !== undefined) state.omapClear(omapPrefix);
+    state.putOnode(cid, oid, key, null);
+  }
+
+  private opRemove(state: TxnState, cid: string, oid: ObjectId): void {
+    const key = onodeKey(cid, oid);
+    const onode = state.getOnode(key);
+    if (onode === null) throw notFound(`object ${oid.name}`);
+    this.dropObject(state, cid, oid, key, onode);
+  }
+
+  private async opClone(state: TxnState, cid: string, src: ObjectId, dst: ObjectId): Promise<void> {
+    if (sameObjectId(src, dst)) throw new NacreError('clone source and destination are the same object', { code: 'EINVAL' });
+    const srcOnode = state.getOnode(onodeKey(cid, src));
+    if (srcOnode === null) throw notFound(`object ${src.name}`);
+    const dstKey = onodeKey(cid, dst);
+    const existing = state.getOnode(dstKey);
+    if (existing !== null) this.dropObject(state, cid, dst, dstKey, existing);
+    const copy = srcOnode.copy();
+    for (const phys of copy.units) if (phys !== HOLE) state.ref(phys);
+    state.storedBytesDelta += copy.sizeBytes;
+    state.objectCountDelta++;
+    state.putOnode(cid, dst, dstKey, copy);
+    const dstPrefix = omapObjectPrefix(cid, dst);
+    state.omapClear(dstPrefix);
+    if (copy.omap) {
+      for (const [k, v] of await this.currentOmap(state, omapObjectPrefix(cid, src))) state.omapSet(dstPrefix, k, v);
+    }
+  }
+
+  /** The object's omap as `state` sees it (committed entries merged with uncommitted changes). */
+  private async currentOmap(state: TxnState, objectPrefix: Buffer): Promise<Map<string, Buffer>> {
+    const delta = state.omapDelta(objectPrefix);
+    const out = new Map<string, Buffer>();
+    if (delta === undefined || !delta.cleared) {
+      for await (const [k, v] of this.meta.iterator({ gte: objectPrefix, lt: prefixEnd(objectPrefix) })) {
+        out.set(k.subarray(objectPrefix.length).toString('utf8'), v);
+        if (out.size > omapCloneEntriesMax) throw new NacreError(`omap larger than ${omapCloneEntriesMax} entries`, { code: 'EFBIG' });
+      }
+    }
+    for (const [k, v] of delta?.changes ?? []) {
+      if (v === null) out.delete(k);
+      else out.set(k, v);
+    }
+    return out;
+  }
+
+  private opSetattrs(state: TxnState, cid: string, oid: ObjectId, attrs: Map<string, Uint8Array>): void {
+    const { onode } = this.onodeForUpdate(state, cid, oid, true);
+    for (const [name, value] of attrs) onode.attrs.set(name, Buffer.from(value));
+  }
+
+  private opRmattr(state: TxnState, cid: string, oid: ObjectId, name: string): void {
+    const { onode } = this.onodeForUpdate(state, cid, oid, false);
+    onode.attrs.delete(name);
+  }
+
+  private opOmapSet(state: TxnState, cid: string, oid: ObjectId, entries: Map<string, Uint8Array>): void {
+    const { onode } = this.onodeForUpdate(state, cid, oid, true);
+    onode.omap = true;
+    const prefix = omapObjectPrefix(cid, oid);
+    for (const [k, v] of entries) state.omapSet(prefix, k, Buffer.from(v));
+  }
+
+  private opOmapRm(state: TxnState, cid: string, oid: ObjectId, keys: string[]): void {
+    const { onode } = this.onodeForUpdate(state, cid, oid, false);
+    if (!onode.omap) return;
+    const prefix = omapObjectPrefix(cid, oid);
+    for (const k of keys) state.omapSet(prefix, k, null);
+  }
+
+  private opOmapClear(state: TxnState, cid: string, oid: ObjectId): void {
+    const { onode } = this.onodeForUpdate(state, cid, oid, false);
+    if (onode.omap) state.omapClear(omapObjectPrefix(cid, oid));
+    onode.omap = false;
+  }
+
+  private async opRemoveCollection(state: TxnState, cid: string): Promise<void> {
+    const prefix = onodePrefix(cid);
+    const pending = state.visibleOnodeEntries();
+    for (const e of pending.values()) {
+      if (e.cid === cid && e.onode !== null) throw new NacreError(`collection ${cid} is not empty`, { code: 'ENOTEMPTY' });
+    }
+    for await (const key of this.meta.keys({ gte: prefix, lt: collectionRangeEnd(prefix) })) {
+      const e = pending.get(key.toString('latin1'));
+      if (e === undefined || e.onode !== null) throw new NacreError(`collection ${cid} is not empty`, { code: 'ENOTEMPTY' });
+    }
+    state.setCollection(cid, false);
+  }
+
+  /**
+   * Byte offset in the block file of the unit holding `offsetBytes` of the object, or null for a
+   * hole. For tools and fault-injection tests (ceph-objectstore-tool style inspection).
+   */
+  async physicalOffsetOf(cid: string, oid: ObjectId, offsetBytes: number): Promise<number | null> {
+    await this.stat(cid, oid);
+    const onode = this.requireOnode(cid, oid);
+    const lu = Math.floor(offsetBytes / unitSizeBytes);
+    if (lu >= onode.units.length || onode.units[lu] === HOLE) return null;
+    return onode.units[lu]! * unitSizeBytes + (offsetBytes % unitSizeBytes);
+  }
+
+  // ───────────────────────────── fsck ─────────────────────────────
+
+  protected async _fsck(deep: boolean): Promise<FsckReport> {
+    return this.withLock(() => runFsck({
+      db: this.meta,
+      file: this.blockFile,
+      allocator: this.allocator,
+      unitCount: this.superRecord!.unitCount,
+      refs: this.refs,
+      collections: this.collections,
+      totals: this.totals,
+    }, deep));
+  }
+}
+
+function txnDataBytes(txn: Transaction): number {
+  let n = 0;
+  for (const op of txn.ops) if (op.op === 'write') n += op.data.length;
+  return n;
+}
