@@ -13,3 +13,4 @@ export * from './pgid.js';
 export * from './pool.js';
 export * from './osdmap.js';
 export * from './placement.js';
+export * from './incremental.js';
