@@ -9,3 +9,5 @@ export { crushLn, crushLnExact } from './crush-ln.js';
 export { calcStraws } from './straw-calc.js';
 export { compileMap, type CompiledMap, type CompiledBucket, type CompiledChooseArg } from './compiled.js';
 export { doRule, chooseArgsFor } from './mapper.js';
+export * from './text/index.js';
+export * from './map/index.js';
