@@ -54,9 +54,14 @@ function hash4(b: CompiledBucket, x: number, y: number, z: number, w: number): n
 
 function straw2Choose(b: CompiledBucket, x: number, r: number, arg: CompiledChooseArg | undefined, position: number): number {
   let weights: Float64Array = b.itemWeights;
+  let inverse: Float64Array = b.inverseWeights;
   let ids: Int32Array = b.items;
   if (arg !== undefined) {
-    if (arg.weightSet !== undefined) weights = arg.weightSet[Math.min(position, arg.weightSet.length - 1)]!;
+    if (arg.weightSet !== undefined) {
+      const row = Math.min(position, arg.weightSet.length - 1);
+      weights = arg.weightSet[row]!;
+      inverse = arg.inverseWeightSet![row]!;
+    }
     if (arg.ids !== undefined) ids = arg.ids;
   }
   let high = 0;
@@ -65,11 +70,12 @@ function straw2Choose(b: CompiledBucket, x: number, r: number, arg: CompiledChoo
     const w = weights[i]!;
     let draw: number;
     if (w !== 0) {
-      const u = hash3(b, x, ids[i]!, r) & 0xffff;
-      // draw = trunc((crush_ln(u) - 2^48) / w) = -floor(a / w) with a = 2^48 - crush_ln(u) > 0.
-      // a < 2^49 and w < 2^32, so the float quotient is within one of the true one; fix it exactly.
+      const u = (b.hash === 0 ? crushHash32_3(x, ids[i]!, r) : 0) & 0xffff;
+      // draw = trunc((crush_ln(u) - 2^48) / w) = -floor(a / w) with a = 2^48 - crush_ln(u) in
+      // [2^28, 2^48]. a·(1/w) is within one of the true quotient (a < 2^49); fix it exactly with
+      // the remainder, which is an exact integer below 2^53.
       const a = NEG_LN_TABLE[u]!;
-      let q = Math.floor(a / w);
+      let q = Math.floor(a * inverse[i]!);
       const rem = a - q * w;
       if (rem < 0) q--;
       else if (rem >= w) q++;

@@ -27,6 +27,8 @@ export interface CompiledBucket {
   size: number;
   items: Int32Array;
   itemWeights: Float64Array;
+  /** 1 / itemWeights[i] (0 for zero weights): straw2 multiplies instead of dividing. */
+  inverseWeights: Float64Array;
   /** list: running sums of item weights. */
   sumWeights: Float64Array;
   /** tree: node weights of the implicit binary tree (num_nodes entries). */
@@ -40,6 +42,8 @@ export interface CompiledBucket {
 export interface CompiledChooseArg {
   /** weightSet[position][i]; undefined = use the bucket's item weights. */
   weightSet: Float64Array[] | undefined;
+  /** Reciprocals of weightSet, row by row. */
+  inverseWeightSet: Float64Array[] | undefined;
   /** Replacement ids for hashing; undefined = the bucket's items. */
   ids: Int32Array | undefined;
 }
@@ -110,7 +114,14 @@ export function compileBucket(b: Bucket, strawCalcVersion: number): CompiledBuck
   } else if (alg === ALG_STRAW) {
     straws = Float64Array.from(calcStraws(b.itemWeights, strawCalcVersion));
   }
-  return { id: b.id, type: b.type, alg, hash: b.hash, size, items, itemWeights, sumWeights, nodeWeights, numNodes, straws };
+  return {
+    id: b.id, type: b.type, alg, hash: b.hash, size, items, itemWeights, inverseWeights: reciprocals(itemWeights),
+    sumWeights, nodeWeights, numNodes, straws,
+  };
+}
+
+function reciprocals(weights: Float64Array): Float64Array {
+  return weights.map((w) => (w === 0 ? 0 : 1 / w));
 }
 
 /**
@@ -163,8 +174,10 @@ function compileChooseArgs(args: readonly ChooseArg[], maxBuckets: number, map: 
         throw new CrushError(`choose_args weight_set for bucket ${a.bucketId} has ${row.length} entries, bucket has ${size} items`);
       }
     }
+    const weightSet = a.weightSet && a.weightSet.length > 0 ? a.weightSet.map((row) => Float64Array.from(row)) : undefined;
     out[-1 - a.bucketId] = {
-      weightSet: a.weightSet && a.weightSet.length > 0 ? a.weightSet.map((row) => Float64Array.from(row)) : undefined,
+      weightSet,
+      inverseWeightSet: weightSet?.map(reciprocals),
       ids: a.ids ? Int32Array.from(a.ids) : undefined,
     };
   }

@@ -34,13 +34,37 @@ function mix(a: number, b: number, c: number): void {
   rc = c | 0;
 }
 
+// The five CRUSH hashes below are Jenkins' mix applied in the order Ceph's hash.c fixes; the mix is
+// written out inline (a function call per mix costs ~2x on the mapping hot path).
+
 export function crushHash32(a: number): number {
   let h = CRUSH_HASH_SEED ^ a;
-  let b = a;
   let x = X;
   let y = Y;
-  mix(b, x, h); b = ra; x = rb; h = rc;
-  mix(y, a, h); y = ra; a = rb; h = rc;
+  let a_ = a | 0;
+  let b = a | 0;
+  {
+    b = (b - x - h) ^ (h >>> 13);
+    x = (x - h - b) ^ (b << 8);
+    h = (h - b - x) ^ (x >>> 13);
+    b = (b - x - h) ^ (h >>> 12);
+    x = (x - h - b) ^ (b << 16);
+    h = (h - b - x) ^ (x >>> 5);
+    b = (b - x - h) ^ (h >>> 3);
+    x = (x - h - b) ^ (b << 10);
+    h = (h - b - x) ^ (x >>> 15);
+  }
+  {
+    y = (y - a_ - h) ^ (h >>> 13);
+    a_ = (a_ - h - y) ^ (y << 8);
+    h = (h - y - a_) ^ (a_ >>> 13);
+    y = (y - a_ - h) ^ (h >>> 12);
+    a_ = (a_ - h - y) ^ (y << 16);
+    h = (h - y - a_) ^ (a_ >>> 5);
+    y = (y - a_ - h) ^ (h >>> 3);
+    a_ = (a_ - h - y) ^ (y << 10);
+    h = (h - y - a_) ^ (a_ >>> 15);
+  }
   return h >>> 0;
 }
 
@@ -48,9 +72,41 @@ export function crushHash32_2(a: number, b: number): number {
   let h = CRUSH_HASH_SEED ^ a ^ b;
   let x = X;
   let y = Y;
-  mix(a, b, h); a = ra; b = rb; h = rc;
-  mix(x, a, h); x = ra; a = rb; h = rc;
-  mix(b, y, h); b = ra; y = rb; h = rc;
+  let a_ = a | 0;
+  let b_ = b | 0;
+  {
+    a_ = (a_ - b_ - h) ^ (h >>> 13);
+    b_ = (b_ - h - a_) ^ (a_ << 8);
+    h = (h - a_ - b_) ^ (b_ >>> 13);
+    a_ = (a_ - b_ - h) ^ (h >>> 12);
+    b_ = (b_ - h - a_) ^ (a_ << 16);
+    h = (h - a_ - b_) ^ (b_ >>> 5);
+    a_ = (a_ - b_ - h) ^ (h >>> 3);
+    b_ = (b_ - h - a_) ^ (a_ << 10);
+    h = (h - a_ - b_) ^ (b_ >>> 15);
+  }
+  {
+    x = (x - a_ - h) ^ (h >>> 13);
+    a_ = (a_ - h - x) ^ (x << 8);
+    h = (h - x - a_) ^ (a_ >>> 13);
+    x = (x - a_ - h) ^ (h >>> 12);
+    a_ = (a_ - h - x) ^ (x << 16);
+    h = (h - x - a_) ^ (a_ >>> 5);
+    x = (x - a_ - h) ^ (h >>> 3);
+    a_ = (a_ - h - x) ^ (x << 10);
+    h = (h - x - a_) ^ (a_ >>> 15);
+  }
+  {
+    b_ = (b_ - y - h) ^ (h >>> 13);
+    y = (y - h - b_) ^ (b_ << 8);
+    h = (h - b_ - y) ^ (y >>> 13);
+    b_ = (b_ - y - h) ^ (h >>> 12);
+    y = (y - h - b_) ^ (b_ << 16);
+    h = (h - b_ - y) ^ (y >>> 5);
+    b_ = (b_ - y - h) ^ (h >>> 3);
+    y = (y - h - b_) ^ (b_ << 10);
+    h = (h - b_ - y) ^ (y >>> 15);
+  }
   return h >>> 0;
 }
 
@@ -58,11 +114,64 @@ export function crushHash32_3(a: number, b: number, c: number): number {
   let h = CRUSH_HASH_SEED ^ a ^ b ^ c;
   let x = X;
   let y = Y;
-  mix(a, b, h); a = ra; b = rb; h = rc;
-  mix(c, x, h); c = ra; x = rb; h = rc;
-  mix(y, a, h); y = ra; a = rb; h = rc;
-  mix(b, x, h); b = ra; x = rb; h = rc;
-  mix(y, c, h); y = ra; c = rb; h = rc;
+  let a_ = a | 0;
+  let b_ = b | 0;
+  let c_ = c | 0;
+  {
+    a_ = (a_ - b_ - h) ^ (h >>> 13);
+    b_ = (b_ - h - a_) ^ (a_ << 8);
+    h = (h - a_ - b_) ^ (b_ >>> 13);
+    a_ = (a_ - b_ - h) ^ (h >>> 12);
+    b_ = (b_ - h - a_) ^ (a_ << 16);
+    h = (h - a_ - b_) ^ (b_ >>> 5);
+    a_ = (a_ - b_ - h) ^ (h >>> 3);
+    b_ = (b_ - h - a_) ^ (a_ << 10);
+    h = (h - a_ - b_) ^ (b_ >>> 15);
+  }
+  {
+    c_ = (c_ - x - h) ^ (h >>> 13);
+    x = (x - h - c_) ^ (c_ << 8);
+    h = (h - c_ - x) ^ (x >>> 13);
+    c_ = (c_ - x - h) ^ (h >>> 12);
+    x = (x - h - c_) ^ (c_ << 16);
+    h = (h - c_ - x) ^ (x >>> 5);
+    c_ = (c_ - x - h) ^ (h >>> 3);
+    x = (x - h - c_) ^ (c_ << 10);
+    h = (h - c_ - x) ^ (x >>> 15);
+  }
+  {
+    y = (y - a_ - h) ^ (h >>> 13);
+    a_ = (a_ - h - y) ^ (y << 8);
+    h = (h - y - a_) ^ (a_ >>> 13);
+    y = (y - a_ - h) ^ (h >>> 12);
+    a_ = (a_ - h - y) ^ (y << 16);
+    h = (h - y - a_) ^ (a_ >>> 5);
+    y = (y - a_ - h) ^ (h >>> 3);
+    a_ = (a_ - h - y) ^ (y << 10);
+    h = (h - y - a_) ^ (a_ >>> 15);
+  }
+  {
+    b_ = (b_ - x - h) ^ (h >>> 13);
+    x = (x - h - b_) ^ (b_ << 8);
+    h = (h - b_ - x) ^ (x >>> 13);
+    b_ = (b_ - x - h) ^ (h >>> 12);
+    x = (x - h - b_) ^ (b_ << 16);
+    h = (h - b_ - x) ^ (x >>> 5);
+    b_ = (b_ - x - h) ^ (h >>> 3);
+    x = (x - h - b_) ^ (b_ << 10);
+    h = (h - b_ - x) ^ (x >>> 15);
+  }
+  {
+    y = (y - c_ - h) ^ (h >>> 13);
+    c_ = (c_ - h - y) ^ (y << 8);
+    h = (h - y - c_) ^ (c_ >>> 13);
+    y = (y - c_ - h) ^ (h >>> 12);
+    c_ = (c_ - h - y) ^ (y << 16);
+    h = (h - y - c_) ^ (c_ >>> 5);
+    y = (y - c_ - h) ^ (h >>> 3);
+    c_ = (c_ - h - y) ^ (y << 10);
+    h = (h - y - c_) ^ (c_ >>> 15);
+  }
   return h >>> 0;
 }
 
@@ -70,12 +179,76 @@ export function crushHash32_4(a: number, b: number, c: number, d: number): numbe
   let h = CRUSH_HASH_SEED ^ a ^ b ^ c ^ d;
   let x = X;
   let y = Y;
-  mix(a, b, h); a = ra; b = rb; h = rc;
-  mix(c, d, h); c = ra; d = rb; h = rc;
-  mix(a, x, h); a = ra; x = rb; h = rc;
-  mix(y, b, h); y = ra; b = rb; h = rc;
-  mix(c, x, h); c = ra; x = rb; h = rc;
-  mix(y, d, h); y = ra; d = rb; h = rc;
+  let a_ = a | 0;
+  let b_ = b | 0;
+  let c_ = c | 0;
+  let d_ = d | 0;
+  {
+    a_ = (a_ - b_ - h) ^ (h >>> 13);
+    b_ = (b_ - h - a_) ^ (a_ << 8);
+    h = (h - a_ - b_) ^ (b_ >>> 13);
+    a_ = (a_ - b_ - h) ^ (h >>> 12);
+    b_ = (b_ - h - a_) ^ (a_ << 16);
+    h = (h - a_ - b_) ^ (b_ >>> 5);
+    a_ = (a_ - b_ - h) ^ (h >>> 3);
+    b_ = (b_ - h - a_) ^ (a_ << 10);
+    h = (h - a_ - b_) ^ (b_ >>> 15);
+  }
+  {
+    c_ = (c_ - d_ - h) ^ (h >>> 13);
+    d_ = (d_ - h - c_) ^ (c_ << 8);
+    h = (h - c_ - d_) ^ (d_ >>> 13);
+    c_ = (c_ - d_ - h) ^ (h >>> 12);
+    d_ = (d_ - h - c_) ^ (c_ << 16);
+    h = (h - c_ - d_) ^ (d_ >>> 5);
+    c_ = (c_ - d_ - h) ^ (h >>> 3);
+    d_ = (d_ - h - c_) ^ (c_ << 10);
+    h = (h - c_ - d_) ^ (d_ >>> 15);
+  }
+  {
+    a_ = (a_ - x - h) ^ (h >>> 13);
+    x = (x - h - a_) ^ (a_ << 8);
+    h = (h - a_ - x) ^ (x >>> 13);
+    a_ = (a_ - x - h) ^ (h >>> 12);
+    x = (x - h - a_) ^ (a_ << 16);
+    h = (h - a_ - x) ^ (x >>> 5);
+    a_ = (a_ - x - h) ^ (h >>> 3);
+    x = (x - h - a_) ^ (a_ << 10);
+    h = (h - a_ - x) ^ (x >>> 15);
+  }
+  {
+    y = (y - b_ - h) ^ (h >>> 13);
+    b_ = (b_ - h - y) ^ (y << 8);
+    h = (h - y - b_) ^ (b_ >>> 13);
+    y = (y - b_ - h) ^ (h >>> 12);
+    b_ = (b_ - h - y) ^ (y << 16);
+    h = (h - y - b_) ^ (b_ >>> 5);
+    y = (y - b_ - h) ^ (h >>> 3);
+    b_ = (b_ - h - y) ^ (y << 10);
+    h = (h - y - b_) ^ (b_ >>> 15);
+  }
+  {
+    c_ = (c_ - x - h) ^ (h >>> 13);
+    x = (x - h - c_) ^ (c_ << 8);
+    h = (h - c_ - x) ^ (x >>> 13);
+    c_ = (c_ - x - h) ^ (h >>> 12);
+    x = (x - h - c_) ^ (c_ << 16);
+    h = (h - c_ - x) ^ (x >>> 5);
+    c_ = (c_ - x - h) ^ (h >>> 3);
+    x = (x - h - c_) ^ (c_ << 10);
+    h = (h - c_ - x) ^ (x >>> 15);
+  }
+  {
+    y = (y - d_ - h) ^ (h >>> 13);
+    d_ = (d_ - h - y) ^ (y << 8);
+    h = (h - y - d_) ^ (d_ >>> 13);
+    y = (y - d_ - h) ^ (h >>> 12);
+    d_ = (d_ - h - y) ^ (y << 16);
+    h = (h - y - d_) ^ (d_ >>> 5);
+    y = (y - d_ - h) ^ (h >>> 3);
+    d_ = (d_ - h - y) ^ (y << 10);
+    h = (h - y - d_) ^ (d_ >>> 15);
+  }
   return h >>> 0;
 }
 
@@ -83,14 +256,99 @@ export function crushHash32_5(a: number, b: number, c: number, d: number, e: num
   let h = CRUSH_HASH_SEED ^ a ^ b ^ c ^ d ^ e;
   let x = X;
   let y = Y;
-  mix(a, b, h); a = ra; b = rb; h = rc;
-  mix(c, d, h); c = ra; d = rb; h = rc;
-  mix(e, x, h); e = ra; x = rb; h = rc;
-  mix(y, a, h); y = ra; a = rb; h = rc;
-  mix(b, x, h); b = ra; x = rb; h = rc;
-  mix(y, c, h); y = ra; c = rb; h = rc;
-  mix(d, x, h); d = ra; x = rb; h = rc;
-  mix(y, e, h); y = ra; e = rb; h = rc;
+  let a_ = a | 0;
+  let b_ = b | 0;
+  let c_ = c | 0;
+  let d_ = d | 0;
+  let e_ = e | 0;
+  {
+    a_ = (a_ - b_ - h) ^ (h >>> 13);
+    b_ = (b_ - h - a_) ^ (a_ << 8);
+    h = (h - a_ - b_) ^ (b_ >>> 13);
+    a_ = (a_ - b_ - h) ^ (h >>> 12);
+    b_ = (b_ - h - a_) ^ (a_ << 16);
+    h = (h - a_ - b_) ^ (b_ >>> 5);
+    a_ = (a_ - b_ - h) ^ (h >>> 3);
+    b_ = (b_ - h - a_) ^ (a_ << 10);
+    h = (h - a_ - b_) ^ (b_ >>> 15);
+  }
+  {
+    c_ = (c_ - d_ - h) ^ (h >>> 13);
+    d_ = (d_ - h - c_) ^ (c_ << 8);
+    h = (h - c_ - d_) ^ (d_ >>> 13);
+    c_ = (c_ - d_ - h) ^ (h >>> 12);
+    d_ = (d_ - h - c_) ^ (c_ << 16);
+    h = (h - c_ - d_) ^ (d_ >>> 5);
+    c_ = (c_ - d_ - h) ^ (h >>> 3);
+    d_ = (d_ - h - c_) ^ (c_ << 10);
+    h = (h - c_ - d_) ^ (d_ >>> 15);
+  }
+  {
+    e_ = (e_ - x - h) ^ (h >>> 13);
+    x = (x - h - e_) ^ (e_ << 8);
+    h = (h - e_ - x) ^ (x >>> 13);
+    e_ = (e_ - x - h) ^ (h >>> 12);
+    x = (x - h - e_) ^ (e_ << 16);
+    h = (h - e_ - x) ^ (x >>> 5);
+    e_ = (e_ - x - h) ^ (h >>> 3);
+    x = (x - h - e_) ^ (e_ << 10);
+    h = (h - e_ - x) ^ (x >>> 15);
+  }
+  {
+    y = (y - a_ - h) ^ (h >>> 13);
+    a_ = (a_ - h - y) ^ (y << 8);
+    h = (h - y - a_) ^ (a_ >>> 13);
+    y = (y - a_ - h) ^ (h >>> 12);
+    a_ = (a_ - h - y) ^ (y << 16);
+    h = (h - y - a_) ^ (a_ >>> 5);
+    y = (y - a_ - h) ^ (h >>> 3);
+    a_ = (a_ - h - y) ^ (y << 10);
+    h = (h - y - a_) ^ (a_ >>> 15);
+  }
+  {
+    b_ = (b_ - x - h) ^ (h >>> 13);
+    x = (x - h - b_) ^ (b_ << 8);
+    h = (h - b_ - x) ^ (x >>> 13);
+    b_ = (b_ - x - h) ^ (h >>> 12);
+    x = (x - h - b_) ^ (b_ << 16);
+    h = (h - b_ - x) ^ (x >>> 5);
+    b_ = (b_ - x - h) ^ (h >>> 3);
+    x = (x - h - b_) ^ (b_ << 10);
+    h = (h - b_ - x) ^ (x >>> 15);
+  }
+  {
+    y = (y - c_ - h) ^ (h >>> 13);
+    c_ = (c_ - h - y) ^ (y << 8);
+    h = (h - y - c_) ^ (c_ >>> 13);
+    y = (y - c_ - h) ^ (h >>> 12);
+    c_ = (c_ - h - y) ^ (y << 16);
+    h = (h - y - c_) ^ (c_ >>> 5);
+    y = (y - c_ - h) ^ (h >>> 3);
+    c_ = (c_ - h - y) ^ (y << 10);
+    h = (h - y - c_) ^ (c_ >>> 15);
+  }
+  {
+    d_ = (d_ - x - h) ^ (h >>> 13);
+    x = (x - h - d_) ^ (d_ << 8);
+    h = (h - d_ - x) ^ (x >>> 13);
+    d_ = (d_ - x - h) ^ (h >>> 12);
+    x = (x - h - d_) ^ (d_ << 16);
+    h = (h - d_ - x) ^ (x >>> 5);
+    d_ = (d_ - x - h) ^ (h >>> 3);
+    x = (x - h - d_) ^ (d_ << 10);
+    h = (h - d_ - x) ^ (x >>> 15);
+  }
+  {
+    y = (y - e_ - h) ^ (h >>> 13);
+    e_ = (e_ - h - y) ^ (y << 8);
+    h = (h - y - e_) ^ (e_ >>> 13);
+    y = (y - e_ - h) ^ (h >>> 12);
+    e_ = (e_ - h - y) ^ (y << 16);
+    h = (h - y - e_) ^ (e_ >>> 5);
+    y = (y - e_ - h) ^ (h >>> 3);
+    e_ = (e_ - h - y) ^ (y << 10);
+    h = (h - y - e_) ^ (e_ >>> 15);
+  }
   return h >>> 0;
 }
 

@@ -21,7 +21,25 @@ interface Ctx {
   perm: PermWork;
 }
 
-const permWorkByMap = new WeakMap<CompiledMap, PermWork>();
+/** Scratch state reused across calls on one compiled map (Ceph's crush_work). */
+interface Workspace {
+  perm: PermWork;
+  w: Int32Array;
+  o: Int32Array;
+  c: Int32Array;
+}
+
+const workspaces = new WeakMap<CompiledMap, Workspace>();
+
+function workspaceFor(map: CompiledMap, resultMax: number): Workspace {
+  let ws = workspaces.get(map);
+  if (ws === undefined || ws.w.length < resultMax) {
+    const size = Math.max(resultMax, 16);
+    ws = { perm: ws?.perm ?? newPermWork(map.maxBuckets), w: new Int32Array(size), o: new Int32Array(size), c: new Int32Array(size) };
+    workspaces.set(map, ws);
+  }
+  return ws;
+}
 
 /**
  * Run rule `ruleno` for input `x`, returning at most `resultMax` items.
@@ -39,18 +57,14 @@ export function doRule(
 ): number[] {
   const rule = ruleno >= 0 ? map.rules[ruleno] : undefined;
   if (rule === undefined || resultMax <= 0) return [];
-  let perm = permWorkByMap.get(map);
-  if (perm === undefined) {
-    perm = newPermWork(map.maxBuckets);
-    permWorkByMap.set(map, perm);
-  }
-  perm.generation++; // Ceph starts every crush_do_rule with a fresh workspace
-  const ctx: Ctx = { map, weights, weightMax: weights.length, chooseArgs, perm };
+  const ws = workspaceFor(map, resultMax);
+  ws.perm.generation++; // Ceph starts every crush_do_rule with a fresh workspace
+  const ctx: Ctx = { map, weights, weightMax: weights.length, chooseArgs, perm: ws.perm };
 
   const result: number[] = [];
-  let w = new Int32Array(resultMax);
-  let o = new Int32Array(resultMax);
-  const c = new Int32Array(resultMax);
+  let w = ws.w;
+  let o = ws.o;
+  const c = ws.c;
   let wsize = 0;
 
   // The original choose_total_tries counted retries, not tries: add one.
