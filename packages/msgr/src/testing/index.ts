@@ -1,0 +1,7 @@
+/**
+ * @nacre/msgr/testing — helpers for tests of the messenger and of the packages built on it:
+ * a `test.*` vocabulary, timers that count outstanding handles (leak checks).
+ * The echo daemon (`dist/testing/echo-daemon.js`) is a separate entry point.
+ */
+export * from './vocabulary.js';
+export * from './counting-timers.js';
