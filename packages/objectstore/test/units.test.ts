@@ -1,0 +1,136 @@
+/** Unit tests of the pure pieces: bitmap allocator, object id encoding, mkfs/mount errors. */
+import t from 'tap';
+import * as fs from 'node:fs';
+import fc from 'fast-check';
+import {
+  BitmapAllocator, BlockStore, Transaction, bitmapChunkUnits, compareObjectIds, decodeObjectKey,
+  encodeObjectKey, mkfs, objectId, reverseBits32, NO_SHARD, SNAP_HEAD,
+} from '@nacre/objectstore';
+import { tempDir, testSeed } from './helpers.js';
+
+const seed = testSeed('objectstore unit tests');
+
+t.test('bitmap allocator', async (t) => {
+  const a = new BitmapAllocator(3000, 10);
+  a.markUsed(0);
+  t.equal(a.freeCount, 2999);
+  t.equal(a.availableCount, 2989);
+  const run = a.allocate(128)!;
+  t.same(run, Array.from({ length: 128 }, (_, i) => 1 + i), 'a contiguous run after the superblock');
+  const next = a.allocate(5)!;
+  t.equal(next[0], 129, 'next-fit continues after the previous run');
+  a.release(run.slice(10, 20));
+  t.equal(a.freeCount, 2999 - 133 + 10);
+  t.equal(a.allocate(3000), null, 'more than available: null, nothing taken');
+  t.equal(a.freeCount, 2999 - 133 + 10);
+  t.throws(() => a.release([5000]), /out of range/);
+  t.throws(() => a.release([run[10]!]), /double free/);
+  // Fill everything except the reserve, then only shrink allocations get units.
+  const rest = a.allocate(a.availableCount)!;
+  t.ok(rest.length > 0);
+  t.equal(a.allocate(1), null);
+  t.same(a.allocate(1, { useReserve: true })?.length, 1);
+  // Bits past the device end stay set in persisted chunks.
+  const last = a.chunkBytes(a.chunkCount - 1);
+  t.equal(last[last.length - 1], 0xff);
+  // Round trip through chunks.
+  const b = new BitmapAllocator(3000, 10);
+  b.load(new Map(Array.from({ length: a.chunkCount }, (_, c) => [c, a.chunkBytes(c)])));
+  t.equal(b.freeCount, a.freeCount);
+  for (let u = 0; u < 3000; u++) if (a.isUsed(u) !== b.isUsed(u)) { t.fail(`unit ${u} differs`); break; }
+  t.equal(bitmapChunkUnits, 1024);
+});
+
+t.test('allocator never hands out a used unit (property)', async (t) => {
+  fc.assert(fc.property(fc.array(fc.tuple(fc.boolean(), fc.integer({ min: 1, max: 200 })), { maxLength: 200 }), (steps) => {
+    const a = new BitmapAllocator(2048, 16);
+    const owned = new Set<number>();
+    const held: number[][] = [];
+    for (const [alloc, n] of steps) {
+      if (alloc || held.length === 0) {
+        const units = a.allocate(n);
+        if (units === null) { if (n <= a.availableCount) return false; continue; }
+        for (const u of units) { if (owned.has(u)) return false; owned.add(u); }
+        held.push(units);
+      } else {
+        const units = held.splice(n % held.length, 1)[0]!;
+        a.release(units);
+        for (const u of units) owned.delete(u);
+      }
+      if (a.freeCount !== 2048 - owned.size) return false;
+    }
+    return true;
+  }), { seed, numRuns: 200 });
+  t.pass('checked');
+});
+
+t.test('object id keys round-trip and order', async (t) => {
+  t.equal(reverseBits32(1), 0x8000_0000);
+  t.equal(reverseBits32(0x8000_0000), 1);
+  t.equal(reverseBits32(0x1234_5678), 0x1e6a_2c48);
+  const oidArb = fc.record({
+    pool: fc.integer({ min: -0x8000_0000, max: 0x7fff_ffff }),
+    hash: fc.integer({ min: 0, max: 0xffff_ffff }),
+    name: fc.string({ unit: 'grapheme', minLength: 1, maxLength: 20 }),
+    snap: fc.oneof(fc.constant(SNAP_HEAD), fc.integer({ min: 0, max: 2 ** 40 })),
+    shard: fc.integer({ min: NO_SHARD, max: 20 }),
+  });
+  fc.assert(fc.property(oidArb, oidArb, (a, b) => {
+    const ka = encodeObjectKey(a);
+    const back = decodeObjectKey(ka);
+    if (JSON.stringify(back.oid) !== JSON.stringify(a) || back.endOffset !== ka.length) return false;
+    // Prefix-free: no key is a prefix of another distinct key.
+    const kb = encodeObjectKey(b);
+    if (!ka.equals(kb) && (ka.subarray(0, kb.length).equals(kb) || kb.subarray(0, ka.length).equals(ka))) return false;
+    // Field order: pool, reversed hash, name bytes, snap, shard.
+    const cmp = compareObjectIds(a, b);
+    const ref = a.pool !== b.pool ? a.pool - b.pool
+      : a.hash !== b.hash ? reverseBits32(a.hash) - reverseBits32(b.hash)
+      : a.name !== b.name ? Buffer.compare(Buffer.from(a.name), Buffer.from(b.name))
+      : a.snap !== b.snap ? a.snap - b.snap : a.shard - b.shard;
+    return Math.sign(cmp) === Math.sign(ref);
+  }), { seed, numRuns: 2000 });
+  t.pass('checked');
+});
+
+t.test('mkfs and mount errors', async (t) => {
+  const dir = tempDir('mkfs');
+  t.teardown(() => fs.rmSync(dir, { recursive: true, force: true }));
+  await t.rejects(mkfs(dir, { sizeBytes: 1000 }), { code: 'EINVAL' });
+  await t.rejects(new BlockStore(dir).mount(), { code: 'ENOENT' });
+  await mkfs(dir, { sizeBytes: 16 * 1024 * 1024 });
+  await t.rejects(mkfs(dir, { sizeBytes: 16 * 1024 * 1024 }), { code: 'EEXIST' });
+  const store = new BlockStore(dir);
+  await store.mount();
+  t.same((await store.statfs()).totalBytes, 16 * 1024 * 1024 - 32 * 1024);
+  // A second mount of the same directory is refused (LevelDB lock) while the first is live.
+  await t.rejects(new BlockStore(dir).mount());
+  await store.queueTransaction(new Transaction().createCollection('c'));
+  await store.umount();
+  // Pair a block file with another store's metadata: refused.
+  const other = tempDir('mkfs2');
+  t.teardown(() => fs.rmSync(other, { recursive: true, force: true }));
+  await mkfs(other, { sizeBytes: 16 * 1024 * 1024 });
+  fs.copyFileSync(`${other}/block`, `${dir}/block`);
+  await t.rejects(new BlockStore(dir).mount(), { code: 'EIO' });
+});
+
+t.test('secure delete zeroes freed units', async (t) => {
+  const dir = tempDir('secdel');
+  t.teardown(() => fs.rmSync(dir, { recursive: true, force: true }));
+  await mkfs(dir, { sizeBytes: 16 * 1024 * 1024 });
+  const store = new BlockStore(dir, { secureDelete: true });
+  await store.mount();
+  const o = objectId(1, 1, 'secret');
+  const secret = Buffer.alloc(64 * 1024, 0x42);
+  await store.queueTransaction(new Transaction().createCollection('c').write('c', o, 0, secret));
+  const at = (await store.physicalOffsetOf('c', o, 0))!;
+  await store.queueTransaction(new Transaction().remove('c', o));
+  const fd = fs.openSync(`${dir}/block`, 'r');
+  const buf = Buffer.alloc(64 * 1024);
+  fs.readSync(fd, buf, 0, buf.length, at);
+  fs.closeSync(fd);
+  t.ok(buf.equals(Buffer.alloc(64 * 1024)), 'freed data is zeroed on disk');
+  t.ok((await store.fsck({ deep: true })).clean);
+  await store.umount();
+});
