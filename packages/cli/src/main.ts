@@ -15,7 +15,6 @@ export type Command = (argv: string[], io: CommandIo) => Promise<number>;
 /** Subcommand table; each module owns one top-level word. */
 const commands: Record<string, () => Promise<Command>> = {
   store: async () => (await import('./commands/store.js')).default,
-  store: async () => (await import('./commands/store.js')).default,
   crush: async () => (await import('./commands/crush.js')).default,
   osdmap: async () => (await import('./commands/osdmap.js')).default,
 };
