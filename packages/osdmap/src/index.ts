@@ -14,3 +14,4 @@ export * from './pool.js';
 export * from './osdmap.js';
 export * from './placement.js';
 export * from './incremental.js';
+export * from './codec.js';
