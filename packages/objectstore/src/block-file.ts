@@ -118,6 +118,27 @@ export class BlockFile {
     }
   }
 
+  /**
+   * Asynchronous read (thread pool) of consecutive units: lets a large read overlap the disk with
+   * checksumming on the main thread. Same contract as readUnits.
+   */
+  readUnitsAsync(unit: number, target: Uint8Array): Promise<void> {
+    assert(target.length % unitSizeBytes === 0, 'reads are whole units');
+    this.checkUnit(unit, target.length / unitSizeBytes);
+    const fd = this.fd;
+    return new Promise<void>((resolve, reject) => {
+      const step = (done: number): void => {
+        if (done === target.length) { resolve(); return; }
+        fs.read(fd, target, done, target.length - done, unit * unitSizeBytes + done, (err, n) => {
+          if (err !== null) reject(new NacreError(`read of unit ${unit} failed`, { code: 'EIO', cause: err }));
+          else if (n === 0) reject(new NacreError(`short read of unit ${unit}`, { code: 'EIO' }));
+          else step(done + n);
+        });
+      };
+      step(0);
+    });
+  }
+
   sync(): void {
     fs.fdatasyncSync(this.fd);
   }

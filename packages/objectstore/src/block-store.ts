@@ -55,6 +55,13 @@ export const groupTxnsMax = 256;
 export const groupDataBytesMax = 256 * 1024 * 1024;
 /** Let other work run after this many bytes were written while preparing a group. */
 const yieldEveryBytes = 16 * 1024 * 1024;
+/** Reads at least this large are pipelined: thread-pool reads of chunks overlap checksumming. */
+export const pipelinedReadBytesMin = 1024 * 1024;
+/** Chunk of a pipelined read, and how many chunks are in flight. */
+const readChunkUnits = 16;
+const readChunksInFlightMax = 4;
+/** A pipelined read that raced with unit reuse this many times falls back to a synchronous read. */
+const readRetriesMax = 3;
 /** Decoded onodes kept in memory (committed state only). */
 export const onodeCacheEntriesMax = 8192;
 
@@ -171,6 +178,10 @@ export class BlockStore extends ObjectStoreBase implements CommittedView {
   private readonly onodeCache = new Map<string, Onode>();
   private readonly queue: Pending[] = [];
   private commitLoopRunning = false;
+  /** Bumped whenever freed units return to the allocator (they may be rewritten from then on). */
+  private releaseEpoch = 0;
+  /** Pipelined reads in flight: umount waits for them before closing the file descriptor. */
+  private readonly readsInFlight = new Set<Promise<void>>();
   private lockTail: Promise<void> = Promise.resolve();
 
   constructor(readonly dir: string, private readonly options: BlockStoreOptions = {}) {
@@ -236,6 +247,7 @@ export class BlockStore extends ObjectStoreBase implements CommittedView {
   protected async _umount(): Promise<void> {
     // Let queued transactions finish; new ones are refused because the status is not 'open'.
     while (this.queue.length > 0 || this.commitLoopRunning) await this.withLock(async () => {});
+    await Promise.allSettled([...this.readsInFlight]);
     await this.db?.close();
     this.file?.close();
     this.db = undefined;
@@ -360,20 +372,88 @@ export class BlockStore extends ObjectStoreBase implements CommittedView {
   }
 
   /**
-   * Reads are synchronous from the onode lookup to the checksum check, so no commit can free and
-   * reuse a unit between finding it in the onode and reading it.
+   * Small reads are synchronous from the onode lookup to the checksum check, so no commit can free
+   * and reuse a unit between finding it in the onode and reading it. Large reads go through the
+   * thread pool in chunks so the disk works while the main thread checksums; they detect a commit
+   * that released units meanwhile (releaseEpoch) and start over, so they never return bytes of a
+   * unit that was reused.
    */
   protected async _read(cid: string, oid: ObjectId, offsetBytes: number, lengthBytes: number | undefined): Promise<Buffer> {
-    const onode = this.requireOnode(cid, oid);
-    if (offsetBytes >= onode.sizeBytes) return Buffer.alloc(0);
-    const endBytes = Math.min(onode.sizeBytes, lengthBytes === undefined ? onode.sizeBytes : offsetBytes + lengthBytes);
-    if (endBytes <= offsetBytes) return Buffer.alloc(0);
-    const firstUnit = Math.floor(offsetBytes / unitSizeBytes);
-    const lastUnit = Math.floor((endBytes - 1) / unitSizeBytes);
-    const buf = Buffer.allocUnsafe((lastUnit - firstUnit + 1) * unitSizeBytes);
-    this.readUnitsVerified(cid, oid, onode, firstUnit, lastUnit, buf);
-    const from = offsetBytes - firstUnit * unitSizeBytes;
-    return buf.subarray(from, from + (endBytes - offsetBytes));
+    for (let attempt = 0; ; attempt++) {
+      const onode = this.requireOnode(cid, oid);
+      if (offsetBytes >= onode.sizeBytes) return Buffer.alloc(0);
+      const endBytes = Math.min(onode.sizeBytes, lengthBytes === undefined ? onode.sizeBytes : offsetBytes + lengthBytes);
+      if (endBytes <= offsetBytes) return Buffer.alloc(0);
+      const firstUnit = Math.floor(offsetBytes / unitSizeBytes);
+      const lastUnit = Math.floor((endBytes - 1) / unitSizeBytes);
+      const buf = Buffer.allocUnsafe((lastUnit - firstUnit + 1) * unitSizeBytes);
+      const from = offsetBytes - firstUnit * unitSizeBytes;
+      if (buf.length < pipelinedReadBytesMin || attempt >= readRetriesMax) {
+        this.readUnitsVerified(cid, oid, onode, firstUnit, lastUnit, buf);
+        return buf.subarray(from, from + (endBytes - offsetBytes));
+      }
+      const epoch = this.releaseEpoch;
+      let mismatch: NacreError | undefined;
+      const reading = this.readUnitsPipelined(cid, oid, onode, firstUnit, lastUnit, buf);
+      this.readsInFlight.add(reading);
+      try {
+        await reading;
+      } catch (err) {
+        if (!(err instanceof NacreError) || err.code !== 'EIO') throw err;
+        mismatch = err;
+      } finally {
+        this.readsInFlight.delete(reading);
+      }
+      if (this.releaseEpoch !== epoch || this._status !== 'open') {
+        this.requireOpen();
+        continue;
+      }
+      if (mismatch !== undefined) throw mismatch;
+      return buf.subarray(from, from + (endBytes - offsetBytes));
+    }
+  }
+
+  /** Like readUnitsVerified, with up to readChunksInFlightMax thread-pool reads in flight. */
+  private async readUnitsPipelined(cid: string, oid: ObjectId, onode: Onode, firstUnit: number, lastUnit: number, target: Buffer): Promise<void> {
+    const chunks: Array<{ lu: number; count: number }> = [];
+    let lu = firstUnit;
+    while (lu <= lastUnit) {
+      const phys = onode.units[lu]!;
+      let end = lu + 1;
+      if (phys === HOLE) {
+        while (end <= lastUnit && onode.units[end] === HOLE) end++;
+        target.fill(0, (lu - firstUnit) * unitSizeBytes, (end - firstUnit) * unitSizeBytes);
+      } else {
+        while (end <= lastUnit && end - lu < readChunkUnits && onode.units[end] === phys + (end - lu)) end++;
+        chunks.push({ lu, count: end - lu });
+      }
+      lu = end;
+    }
+    const file = this.blockFile;
+    const start = (c: { lu: number; count: number }): Promise<void> => {
+      const at = (c.lu - firstUnit) * unitSizeBytes;
+      return file.readUnitsAsync(onode.units[c.lu]!, target.subarray(at, at + c.count * unitSizeBytes));
+    };
+    const inFlight: Array<Promise<void>> = [];
+    let next = 0;
+    while (next < chunks.length && inFlight.length < readChunksInFlightMax) inFlight.push(start(chunks[next++]!));
+    for (let i = 0; i < chunks.length; i++) {
+      try {
+        await inFlight.shift();
+      } catch (err) {
+        await Promise.allSettled(inFlight);
+        throw err;
+      }
+      if (next < chunks.length) inFlight.push(start(chunks[next++]!));
+      const c = chunks[i]!;
+      for (let u = c.lu; u < c.lu + c.count; u++) {
+        const o = (u - firstUnit) * unitSizeBytes;
+        if (checksum64(target.subarray(o, o + unitSizeBytes)) !== onode.csums[u]) {
+          await Promise.allSettled(inFlight);
+          throw new NacreError(`checksum mismatch in ${cid}/${oid.name} at offset ${u * unitSizeBytes} (unit ${onode.units[u]})`, { code: 'EIO' });
+        }
+      }
+    }
   }
 
   /** Fill `target` with logical units first..last of the object, checking every checksum. */
@@ -530,6 +610,7 @@ export class BlockStore extends ObjectStoreBase implements CommittedView {
       for (const u of state.freed) this.blockFile.writeUnits(u, [zeroUnit]);
       this.blockFile.sync();
     }
+    if (state.freed.length > 0) this.releaseEpoch++;
     this.allocator.release(state.freed);
   }
 
