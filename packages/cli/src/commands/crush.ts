@@ -25,7 +25,7 @@ const crush: Command = async (argv, io) => {
     case 'compile': return compile(rest, io, 'json');
     case 'decompile': return compile(rest, io, 'text');
     case 'test': return test(rest, io);
-    // WHATIF
+    case 'what-if': return (await import('./what-if.js')).whatIf(rest, io);
     case undefined: case '-h': case '--help':
       io.stdout(usage + '\n');
       return sub === undefined ? 2 : 0;
