@@ -96,7 +96,7 @@ export interface Bucket {
 }
 
 /** Rule step opcodes, numbered as Ceph's CRUSH_RULE_* so they can be compared with dumps. */
-export const enum StepOp {
+export enum StepOp {
   Noop = 0,
   Take = 1,
   ChooseFirstn = 2,
