@@ -119,6 +119,35 @@ export class BlockFile {
   }
 
   /**
+   * Asynchronous write (thread pool) of whole units at consecutive positions: lets a large write
+   * overlap the copy into the page cache with checksumming on the main thread.
+   */
+  writeUnitsAsync(unit: number, buffers: Uint8Array[]): Promise<void> {
+    let bytes = 0;
+    for (const b of buffers) bytes += b.length;
+    assert(bytes % unitSizeBytes === 0, 'writes are whole units');
+    this.checkUnit(unit, bytes / unitSizeBytes);
+    const fd = this.fd;
+    return new Promise<void>((resolve, reject) => {
+      const step = (pending: Uint8Array[], position: number): void => {
+        if (pending.length === 0) { resolve(); return; }
+        fs.writev(fd, pending as NodeJS.ArrayBufferView[], position, (err, written) => {
+          if (err !== null) { reject(new NacreError(`write of unit ${unit} failed`, { code: 'EIO', cause: err })); return; }
+          const rest: Uint8Array[] = [];
+          let skip = written;
+          for (const b of pending) {
+            if (skip >= b.length) { skip -= b.length; continue; }
+            rest.push(skip > 0 ? b.subarray(skip) : b);
+            skip = 0;
+          }
+          step(rest, position + written);
+        });
+      };
+      step(buffers, unit * unitSizeBytes);
+    });
+  }
+
+  /**
    * Asynchronous read (thread pool) of consecutive units: lets a large read overlap the disk with
    * checksumming on the main thread. Same contract as readUnits.
    */

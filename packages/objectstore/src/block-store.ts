@@ -55,6 +55,8 @@ export const groupTxnsMax = 256;
 export const groupDataBytesMax = 256 * 1024 * 1024;
 /** Let other work run after this many bytes were written while preparing a group. */
 const yieldEveryBytes = 16 * 1024 * 1024;
+/** Runs at least this large are written through the thread pool while the main thread checksums. */
+export const asyncWriteBytesMin = 1024 * 1024;
 /** Reads at least this large are pipelined: thread-pool reads of chunks overlap checksumming. */
 export const pipelinedReadBytesMin = 1024 * 1024;
 /** Chunk of a pipelined read, and how many chunks are in flight. */
@@ -763,27 +765,37 @@ export class BlockStore extends ObjectStoreBase implements CommittedView {
     return buf;
   }
 
-  /** Write whole-unit buffers for logical units, each to a fresh unit, and repoint the onode. */
-  private placeUnits(state: TxnState, onode: Onode, logical: number[], buffers: Uint8Array[], useReserve: boolean): void {
+  /**
+   * Write whole-unit buffers for logical units, each to a fresh unit, and repoint the onode.
+   * Large runs go to the thread pool and are checksummed meanwhile; all writes have settled when
+   * this returns (so a failed transaction never leaves a write in flight to units it releases).
+   */
+  private async placeUnits(state: TxnState, onode: Onode, logical: number[], buffers: Uint8Array[], useReserve: boolean): Promise<void> {
     const phys = this.allocate(state, logical.length, useReserve);
+    const writes: Array<Promise<void>> = [];
     let runStart = 0;
     for (let i = 1; i <= phys.length; i++) {
       if (i === phys.length || phys[i] !== phys[i - 1]! + 1) {
-        this.blockFile.writeUnits(phys[runStart]!, buffers.slice(runStart, i));
+        const run = buffers.slice(runStart, i);
+        if ((i - runStart) * unitSizeBytes >= asyncWriteBytesMin) writes.push(this.blockFile.writeUnitsAsync(phys[runStart]!, run));
+        else this.blockFile.writeUnits(phys[runStart]!, run);
         runStart = i;
       }
     }
+    const csums = buffers.map((b) => checksum64(b));
+    const results = await Promise.allSettled(writes);
+    for (const r of results) if (r.status === 'rejected') throw r.reason;
     for (let i = 0; i < logical.length; i++) {
       const lu = logical[i]!;
       const old = onode.units[lu]!;
       if (old !== HOLE) state.unref(old);
       onode.units[lu] = phys[i]!;
-      onode.csums[lu] = checksum64(buffers[i]!);
+      onode.csums[lu] = csums[i]!;
     }
     state.dataBytesWritten += logical.length * unitSizeBytes;
   }
 
-  private opWrite(state: TxnState, cid: string, oid: ObjectId, offsetBytes: number, data: Uint8Array, useReserve: boolean): void {
+  private async opWrite(state: TxnState, cid: string, oid: ObjectId, offsetBytes: number, data: Uint8Array, useReserve: boolean): Promise<void> {
     const { onode } = this.onodeForUpdate(state, cid, oid, true);
     if (data.length === 0) return;
     const src = Buffer.from(data.buffer, data.byteOffset, data.length);
@@ -807,10 +819,10 @@ export class BlockStore extends ObjectStoreBase implements CommittedView {
       logical.push(lu);
       buffers.push(buf);
     }
-    this.placeUnits(state, onode, logical, buffers, useReserve);
+    await this.placeUnits(state, onode, logical, buffers, useReserve);
   }
 
-  private opZero(state: TxnState, cid: string, oid: ObjectId, offsetBytes: number, lengthBytes: number, useReserve: boolean): void {
+  private async opZero(state: TxnState, cid: string, oid: ObjectId, offsetBytes: number, lengthBytes: number, useReserve: boolean): Promise<void> {
     const { onode } = this.onodeForUpdate(state, cid, oid, true);
     if (lengthBytes === 0) return;
     const endBytes = offsetBytes + lengthBytes;
@@ -836,10 +848,10 @@ export class BlockStore extends ObjectStoreBase implements CommittedView {
       logical.push(lu);
       buffers.push(buf);
     }
-    if (logical.length > 0) this.placeUnits(state, onode, logical, buffers, useReserve);
+    if (logical.length > 0) await this.placeUnits(state, onode, logical, buffers, useReserve);
   }
 
-  private opTruncate(state: TxnState, cid: string, oid: ObjectId, sizeBytes: number): void {
+  private async opTruncate(state: TxnState, cid: string, oid: ObjectId, sizeBytes: number): Promise<void> {
     const { onode } = this.onodeForUpdate(state, cid, oid, true);
     if (sizeBytes < onode.sizeBytes) {
       const keepUnits = unitCountFor(sizeBytes);
@@ -856,7 +868,7 @@ export class BlockStore extends ObjectStoreBase implements CommittedView {
         if (buf.subarray(tailFrom).some((b) => b !== 0)) {
           buf.fill(0, tailFrom);
           // Truncates may always use the reserve: they never grow the store in the end.
-          this.placeUnits(state, onode, [lastLu], [buf], true);
+          await this.placeUnits(state, onode, [lastLu], [buf], true);
         }
       }
     }
