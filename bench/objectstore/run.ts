@@ -2,7 +2,9 @@
  * BlockStore benchmark against a raw-file baseline measured in the same run.
  *
  *   ./node_modules/.bin/tsc -b packages/objectstore
- *   node --import tsx bench/objectstore/run.ts [--objects 64] [--overwrites 2000] [--meta-ops 4000] [--dir DIR]
+ *   node --import tsx bench/objectstore/run.ts [--objects 64] [--overwrites 2000] [--meta-ops 4000]
+ *        [--rounds 3] [--drop-caches] [--dir DIR]
+ *   node --import tsx bench/objectstore/run.ts --soak [--cycles 500]     (see soak.ts)
  *
  * Raw baseline: Node writing the same bytes to a plain file with the same fsync policy (one
  * fdatasync per 4 MiB object, or one per 16 objects for the group-commit case), 4 KiB pwrite +
@@ -22,6 +24,12 @@ const objectBytes = 4 * MiB;
 const smallBytes = 4096;
 const groupDepth = 16;
 const C = 'bench_1.0_head';
+
+if (process.argv.includes('--soak')) {
+  // `npm run bench -- objectstore --soak [--cycles N]`: the long kill -9 crash soak instead.
+  await import('./soak.js');
+  process.exit(process.exitCode ?? 0);
+}
 
 const { values } = parseArgs({
   options: {
