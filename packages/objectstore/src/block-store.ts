@@ -87,6 +87,11 @@ export interface BlockStoreOptions {
    * kills the process at a chosen phase).
    */
   onCommitPhase?: (phase: 'data-written' | 'data-synced' | 'metadata-committed') => void;
+  /**
+   * Awaited after each chunk of a pipelined (≥ 1 MiB) read arrives, before its checksums are
+   * checked. For tests only: lets a test hold a read while commits free and reuse its units.
+   */
+  onReadChunk?: () => Promise<void> | void;
 }
 
 interface SuperRecord {
@@ -447,6 +452,7 @@ export class BlockStore extends ObjectStoreBase implements CommittedView {
         throw err;
       }
       if (next < chunks.length) inFlight.push(start(chunks[next++]!));
+      if (this.options.onReadChunk !== undefined) await this.options.onReadChunk();
       const c = chunks[i]!;
       for (let u = c.lu; u < c.lu + c.count; u++) {
         const o = (u - firstUnit) * unitSizeBytes;
@@ -561,6 +567,7 @@ export class BlockStore extends ObjectStoreBase implements CommittedView {
     }
     const state = new TxnState(null, this);
     const accepted: Pending[] = [];
+    const refused = new Set<Pending>();
     let bytesSinceYield = 0;
     try {
       for (const p of group) {
@@ -570,6 +577,7 @@ export class BlockStore extends ObjectStoreBase implements CommittedView {
         } catch (err) {
           this.allocator.release(child.allocated);
           if (!(err instanceof NacreError)) throw err;
+          refused.add(p);
           p.reject(err);
           continue;
         }
@@ -583,18 +591,18 @@ export class BlockStore extends ObjectStoreBase implements CommittedView {
       }
       if (accepted.length > 0) await this.flush(state);
     } catch (err) {
-      this.fail(err, accepted);
+      this.fail(err, group.filter((p) => !refused.has(p)));
       return;
     }
     for (const p of accepted) p.resolve();
   }
 
   /** An I/O or invariant failure while committing: stop accepting work; remount recovers. */
-  private fail(err: unknown, accepted: Pending[]): void {
+  private fail(err: unknown, unsettled: Pending[]): void {
     this._status = 'failed';
     this.options.logger?.error({ err }, 'objectstore commit failed; store is now failed');
     const error = err instanceof NacreError ? err : new NacreError(`commit failed: ${String(err)}`, { code: 'EIO', cause: err });
-    for (const p of accepted) p.reject(error);
+    for (const p of unsettled) p.reject(error);
     for (const p of this.queue.splice(0)) p.reject(error);
   }
 

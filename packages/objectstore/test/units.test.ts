@@ -6,6 +6,7 @@ import {
   BitmapAllocator, BlockStore, Transaction, bitmapChunkUnits, compareObjectIds, decodeObjectKey,
   encodeObjectKey, mkfs, objectId, reverseBits32, NO_SHARD, SNAP_HEAD,
 } from '@nacre/objectstore';
+import { Prng } from '@nacre/util';
 import { tempDir, testSeed } from './helpers.js';
 
 const seed = testSeed('objectstore unit tests');
@@ -131,6 +132,80 @@ t.test('secure delete zeroes freed units', async (t) => {
   fs.readSync(fd, buf, 0, buf.length, at);
   fs.closeSync(fd);
   t.ok(buf.equals(Buffer.alloc(64 * 1024)), 'freed data is zeroed on disk');
+  t.ok((await store.fsck({ deep: true })).clean);
+  await store.umount();
+});
+
+t.test('reads racing with commits return old or new data, never a reused unit', async (t) => {
+  const dir = tempDir('race');
+  t.teardown(() => fs.rmSync(dir, { recursive: true, force: true }));
+  // Small device so freed units are reused quickly.
+  await mkfs(dir, { sizeBytes: 24 * 1024 * 1024 });
+  const store = new BlockStore(dir);
+  await store.mount();
+  const C = 'race';
+  const target = objectId(1, 7, 'target');
+  const MiB = 1024 * 1024;
+  const versions = [0x11, 0x22, 0x33, 0x44].map((b) => Buffer.alloc(4 * MiB, b));
+  await store.queueTransaction(new Transaction().createCollection(C).write(C, target, 0, versions[0]!));
+  const rng = new Prng(seed);
+  let reads = 0;
+  let writing = true;
+  // One writer keeps commits coming back to back (each frees the previous version's units, which
+  // the next-fit allocator soon hands out again); readers read the 4 MiB target meanwhile.
+  const writer = (async () => {
+    try {
+      for (let i = 0; i < 60; i++) {
+        const churn = new Transaction().write(C, target, 0, versions[rng.int(0, versions.length - 1)]!);
+        if (i % 2 === 0) churn.write(C, objectId(1, 8, `junk${i % 3}`), 0, Buffer.alloc(2 * MiB, i));
+        else churn.remove(C, objectId(1, 8, `junk${(i - 1) % 3}`));
+        await store.queueTransaction(churn);
+      }
+    } finally {
+      writing = false;
+    }
+  })();
+  const readers = Array.from({ length: 4 }, async () => {
+    while (writing) {
+      const data = await store.read(C, target);
+      reads++;
+      if (!versions.some((x) => x.equals(data))) throw new Error('read returned a mix of versions or reused bytes');
+    }
+  });
+  await Promise.all([writer, ...readers]);
+  t.ok(reads > 0, `${reads} reads raced with 60 commits`);
+  t.ok((await store.fsck({ deep: true })).clean);
+  await store.umount();
+});
+
+t.test('a read held while its units are freed and reused never returns the new bytes', async (t) => {
+  const dir = tempDir('held-read');
+  t.teardown(() => fs.rmSync(dir, { recursive: true, force: true }));
+  await mkfs(dir, { sizeBytes: 8 * 1024 * 1024 });
+  let gate: Promise<void> | undefined;
+  let hold: () => void = () => {};
+  const store = new BlockStore(dir, { onReadChunk: () => gate });
+  await store.mount();
+  const C = 'held';
+  const MiB = 1024 * 1024;
+  const victim = objectId(1, 1, 'victim');
+  const old = Buffer.alloc(4 * MiB, 0xaa);
+  await store.queueTransaction(new Transaction().createCollection(C).write(C, victim, 0, old));
+  // Fill the rest, so the only free space after the remove is the victim's units.
+  const avail = (await store.statfs()).availableBytes;
+  await store.queueTransaction(new Transaction().write(C, objectId(1, 2, 'filler'), 0, Buffer.alloc(avail, 1)));
+  t.equal((await store.statfs()).availableBytes, 0);
+  gate = new Promise<void>((r) => { hold = r; });
+  const reading = store.read(C, victim).then((b) => ({ ok: true as const, b }), (err: unknown) => ({ ok: false as const, err }));
+  await new Promise((r) => setTimeout(r, 20)); // the first chunks arrive and wait at the gate
+  await store.queueTransaction(new Transaction().remove(C, victim));
+  await store.queueTransaction(new Transaction().write(C, objectId(1, 3, 'intruder'), 0, Buffer.alloc(4 * MiB, 0x55)));
+  t.equal((await store.statfs()).availableBytes, 0, 'the intruder took exactly the freed units');
+  gate = undefined;
+  hold();
+  const result = await reading;
+  if (result.ok) t.ok(result.b.equals(old), 'the held read returned the old data');
+  else t.match(result.err, { code: 'ENOENT' }, 'the held read saw the object removed, not EIO or new bytes');
   t.ok((await store.fsck({ deep: true })).clean);
   await store.umount();
 });
