@@ -3,6 +3,8 @@
  * metadata in LevelDB. On-disk layout: block-file.ts (data file, superblock) and keys.ts (metadata
  * key schema). docs/objectstore.md has the whole format and the crash-safety argument.
  *
+ * Ops live in txn-apply.ts, store creation in mkfs.ts.
+ *
  * Commit protocol for a group of transactions (one at a time; later arrivals form the next group):
  *   1. prepare each transaction in order against the group's uncommitted state: allocate fresh
  *      units for every unit it writes (copy-on-write, never in place), pwrite the data there,
@@ -21,13 +23,8 @@
  * 32 KiB unit like any other write. fdatasync is cheap on our disks and the metadata batch costs
  * the same either way, so the deferred path would add a replay protocol for little gain.
  */
-import * as fs from 'node:fs';
-import { join } from 'node:path';
-import { randomBytes } from 'node:crypto';
-import { Level } from 'level';
-import { Packr } from 'msgpackr';
 import { assert, NacreError, type Logger } from '@nacre/util';
-import { BlockFile, blockFormatVersion, decodeBlockSuperblock, encodeBlockSuperblock } from './block-file.js';
+import { BlockFile, blockFormatVersion, decodeBlockSuperblock } from './block-file.js';
 import { BitmapAllocator, bitmapChunkUnits } from './bitmap-allocator.js';
 import { checksum64, loadChecksum } from './checksum.js';
 import {
@@ -35,18 +32,22 @@ import {
   omapObjectPrefix, onodeKey, onodePrefix, prefixBitmap, prefixCollection, prefixEnd, prefixRange,
   prefixRefcount, refcountKey,
 } from './keys.js';
-import { objectSizeBytesMax, omapCloneEntriesMax, unitSizeBytes } from './limits.js';
-import { decodeObjectKey, encodeObjectKey, sameObjectId, type ObjectId } from './object-id.js';
-import { HOLE, Onode, unitCountFor } from './onode.js';
+import { unitSizeBytes } from './limits.js';
+import { decodeObjectKey, encodeObjectKey, type ObjectId } from './object-id.js';
+import { HOLE, Onode } from './onode.js';
 import { notFound, ObjectStoreBase } from './store-base.js';
 import { TxnState, type CommittedView } from './txn-state.js';
-import type { Transaction, TxnOp } from './txn.js';
+import { TxnApplier } from './txn-apply.js';
+import type { Transaction } from './txn.js';
 import type { FsckReport, ObjectPage, ObjectStat, OmapPage, OmapRangeOptions, StatFs } from './types.js';
 import { runFsck } from './fsck.js';
+import {
+  blockPath, metaFormatVersion, metaPackr as packr, mkfs, openDb, type Db, type MkfsOptions, type SuperRecord, type Totals,
+} from './mkfs.js';
 
-export const metaFormatVersion = 1;
-/** Smallest device: the superblock unit, the shrink reserve and a few data units. */
-export const deviceUnitsMin = 64;
+export { blockPath, deviceUnitsMin, metaFormatVersion, metaPath, mkfs, shrinkReserveUnitsFor, type MkfsOptions } from './mkfs.js';
+export { asyncWriteBytesMin } from './txn-apply.js';
+
 /** Transactions waiting for a commit; queueTransaction fails with EBUSY beyond this. */
 export const txnQueueDepthMax = 4096;
 /** Transactions in one commit group (one fdatasync + one metadata batch). */
@@ -55,8 +56,6 @@ export const groupTxnsMax = 256;
 export const groupDataBytesMax = 256 * 1024 * 1024;
 /** Let other work run after this many bytes were written while preparing a group. */
 const yieldEveryBytes = 16 * 1024 * 1024;
-/** Runs at least this large are written through the thread pool while the main thread checksums. */
-export const asyncWriteBytesMin = 1024 * 1024;
 /** Reads at least this large are pipelined: thread-pool reads of chunks overlap checksumming. */
 export const pipelinedReadBytesMin = 1024 * 1024;
 /** Chunk of a pipelined read, and how many chunks are in flight. */
@@ -67,16 +66,7 @@ const readRetriesMax = 3;
 /** Decoded onodes kept in memory (committed state only). */
 export const onodeCacheEntriesMax = 8192;
 
-const packr = new Packr({ useRecords: false });
 const zeroUnit = Buffer.alloc(unitSizeBytes);
-
-type Db = Level<Buffer, Buffer>;
-
-export interface MkfsOptions {
-  sizeBytes: number;
-  /** 16-byte device id (default: random). */
-  uuid?: Buffer;
-}
 
 export interface BlockStoreOptions {
   logger?: Logger;
@@ -94,84 +84,10 @@ export interface BlockStoreOptions {
   onReadChunk?: () => Promise<void> | void;
 }
 
-interface SuperRecord {
-  formatVersion: number;
-  uuid: Buffer;
-  unitSizeBytes: number;
-  unitCount: number;
-  reserveUnits: number;
-}
-
-interface Totals {
-  storedBytes: number;
-  objectCount: number;
-}
-
 interface Pending {
   txn: Transaction;
   resolve: () => void;
   reject: (err: unknown) => void;
-}
-
-export function blockPath(dir: string): string {
-  return join(dir, 'block');
-}
-
-export function metaPath(dir: string): string {
-  return join(dir, 'meta');
-}
-
-/** Units kept back for shrink-only transactions. */
-export function shrinkReserveUnitsFor(unitCount: number): number {
-  return Math.min(64, Math.max(2, Math.floor(unitCount / 32)));
-}
-
-function openDb(dir: string, create: boolean): Db {
-  return new Level<Buffer, Buffer>(metaPath(dir), {
-    keyEncoding: 'buffer', valueEncoding: 'buffer', createIfMissing: create, errorIfExists: create,
-  });
-}
-
-/** Create an empty store in `dir` (the directory may exist but must not hold a store). */
-export async function mkfs(dir: string, options: MkfsOptions): Promise<void> {
-  const { sizeBytes } = options;
-  if (!Number.isSafeInteger(sizeBytes) || sizeBytes < deviceUnitsMin * unitSizeBytes) {
-    throw new NacreError(`device size must be at least ${deviceUnitsMin * unitSizeBytes} bytes`, { code: 'EINVAL' });
-  }
-  const unitCount = Math.floor(sizeBytes / unitSizeBytes);
-  if (unitCount > 0xffff_fffe) throw new NacreError('device too large', { code: 'EINVAL' });
-  const uuid = options.uuid ?? randomBytes(16);
-  if (uuid.length !== 16) throw new NacreError('uuid must be 16 bytes', { code: 'EINVAL' });
-  await loadChecksum();
-  fs.mkdirSync(dir, { recursive: true });
-  if (fs.existsSync(blockPath(dir)) || fs.existsSync(metaPath(dir))) {
-    throw new NacreError(`${dir} already holds a store`, { code: 'EEXIST' });
-  }
-  const file = BlockFile.create(blockPath(dir), unitCount);
-  try {
-    file.writeUnits(0, [encodeBlockSuperblock({ formatVersion: blockFormatVersion, unitSizeBytes, unitCount, uuid })]);
-    file.sync();
-  } finally {
-    file.close();
-  }
-  const reserveUnits = shrinkReserveUnitsFor(unitCount);
-  const allocator = new BitmapAllocator(unitCount, reserveUnits);
-  allocator.markUsed(0);
-  const db = openDb(dir, true);
-  await db.open();
-  try {
-    const superRecord: SuperRecord = { formatVersion: metaFormatVersion, uuid, unitSizeBytes, unitCount, reserveUnits };
-    const ops: Array<{ type: 'put'; key: Buffer; value: Buffer }> = [];
-    for (let c = 0; c < allocator.chunkCount; c++) ops.push({ type: 'put', key: bitmapKey(c), value: allocator.chunkBytes(c) });
-    ops.push({ type: 'put', key: keyTotals, value: packr.pack({ storedBytes: 0, objectCount: 0 } satisfies Totals) });
-    // The superblock record goes last in the same batch: a store without it does not mount.
-    ops.push({ type: 'put', key: keySuperblock, value: packr.pack(superRecord) });
-    await db.batch(ops, { sync: true });
-  } finally {
-    await db.close();
-  }
-  const dirFd = fs.openSync(dir, 'r');
-  try { fs.fsyncSync(dirFd); } finally { fs.closeSync(dirFd); }
 }
 
 export class BlockStore extends ObjectStoreBase implements CommittedView {
@@ -190,6 +106,7 @@ export class BlockStore extends ObjectStoreBase implements CommittedView {
   /** Pipelined reads in flight: umount waits for them before closing the file descriptor. */
   private readonly readsInFlight = new Set<Promise<void>>();
   private lockTail: Promise<void> = Promise.resolve();
+  private applier: TxnApplier | undefined;
 
   constructor(readonly dir: string, private readonly options: BlockStoreOptions = {}) {
     super();
@@ -226,6 +143,10 @@ export class BlockStore extends ObjectStoreBase implements CommittedView {
       this.db = db;
       this.file = file;
       this.superRecord = rec;
+      this.applier = new TxnApplier({
+        allocator: this.allocator, file, meta: db,
+        readUnitsVerified: (cid, oid, onode, first, last, target) => this.readUnitsVerified(cid, oid, onode, first, last, target),
+      });
     } catch (err) {
       file.close();
       if (db !== undefined) await db.close();
@@ -260,6 +181,7 @@ export class BlockStore extends ObjectStoreBase implements CommittedView {
     this.db = undefined;
     this.file = undefined;
     this.allocatorState = undefined;
+    this.applier = undefined;
     this.onodeCache.clear();
   }
 
@@ -573,7 +495,7 @@ export class BlockStore extends ObjectStoreBase implements CommittedView {
       for (const p of group) {
         const child = state.fork();
         try {
-          await this.applyTransaction(child, p.txn);
+          await this.applier!.applyTransaction(child, p.txn);
         } catch (err) {
           this.allocator.release(child.allocated);
           if (!(err instanceof NacreError)) throw err;
@@ -698,285 +620,6 @@ export class BlockStore extends ObjectStoreBase implements CommittedView {
       storedBytes: this.totals.storedBytes + state.storedBytesDelta,
       objectCount: this.totals.objectCount + state.objectCountDelta,
     };
-  }
-
-  // ───────────────────────────── ops ─────────────────────────────
-
-  private async applyTransaction(state: TxnState, txn: Transaction): Promise<void> {
-    const useReserve = txn.shrinkOnly;
-    for (const op of txn.ops) await this.applyOp(state, op, useReserve);
-  }
-
-  /** Dispatcher: each op kind has its own leaf. */
-  private async applyOp(state: TxnState, op: TxnOp, useReserve: boolean): Promise<void> {
-    if (op.op === 'createCollection') {
-      if (state.collectionExists(op.cid)) throw new NacreError(`collection ${op.cid} exists`, { code: 'EEXIST' });
-      state.setCollection(op.cid, true);
-      return;
-    }
-    if (!state.collectionExists(op.cid)) throw notFound(`collection ${op.cid}`);
-    switch (op.op) {
-      case 'removeCollection': return this.opRemoveCollection(state, op.cid);
-      case 'touch': this.onodeForUpdate(state, op.cid, op.oid, true); return;
-      case 'write': return this.opWrite(state, op.cid, op.oid, op.offsetBytes, op.data, useReserve);
-      case 'zero': return this.opZero(state, op.cid, op.oid, op.offsetBytes, op.lengthBytes, useReserve);
-      case 'truncate': return this.opTruncate(state, op.cid, op.oid, op.sizeBytes);
-      case 'remove': return this.opRemove(state, op.cid, op.oid);
-      case 'clone': return this.opClone(state, op.cid, op.oid, op.dst);
-      case 'setattrs': return this.opSetattrs(state, op.cid, op.oid, op.attrs);
-      case 'rmattr': return this.opRmattr(state, op.cid, op.oid, op.name);
-      case 'omapSetKeys': return this.opOmapSet(state, op.cid, op.oid, op.entries);
-      case 'omapRmKeys': return this.opOmapRm(state, op.cid, op.oid, op.keys);
-      case 'omapClear': return this.opOmapClear(state, op.cid, op.oid);
-    }
-  }
-
-  /** A private copy of the object's onode inside `state`, created if `create` and absent. */
-  private onodeForUpdate(state: TxnState, cid: string, oid: ObjectId, create: boolean): { key: Buffer; onode: Onode } {
-    const key = onodeKey(cid, oid);
-    const k = key.toString('latin1');
-    const own = state.onodes.get(k);
-    if (own !== undefined && own.onode !== null) return { key, onode: own.onode };
-    const current = state.getOnode(key);
-    let onode: Onode;
-    if (current === null) {
-      if (!create) throw notFound(`object ${oid.name}`);
-      onode = Onode.empty();
-      state.objectCountDelta++;
-    } else {
-      onode = current.copy();
-    }
-    state.putOnode(cid, oid, key, onode);
-    return { key, onode };
-  }
-
-  private setSize(state: TxnState, onode: Onode, sizeBytes: number): void {
-    assert(sizeBytes <= objectSizeBytesMax, 'object size beyond the limit');
-    state.storedBytesDelta += sizeBytes - onode.sizeBytes;
-    onode.sizeBytes = sizeBytes;
-    onode.resizeMap(sizeBytes);
-  }
-
-  private allocate(state: TxnState, count: number, useReserve: boolean): number[] {
-    const units = this.allocator.allocate(count, { useReserve });
-    if (units === null) {
-      throw new NacreError(`no space for ${count} units (${this.allocator.availableCount} available)`, { code: 'ENOSPC' });
-    }
-    state.allocated.push(...units);
-    return units;
-  }
-
-  /** Current content of logical unit `lu` as a private 32 KiB buffer (zeros for a hole). */
-  private unitForUpdate(cid: string, oid: ObjectId, onode: Onode, lu: number): Buffer {
-    const buf = Buffer.alloc(unitSizeBytes);
-    if (lu < onode.units.length && onode.units[lu] !== HOLE) this.readUnitsVerified(cid, oid, onode, lu, lu, buf);
-    return buf;
-  }
-
-  /**
-   * Write whole-unit buffers for logical units, each to a fresh unit, and repoint the onode.
-   * Large runs go to the thread pool and are checksummed meanwhile; all writes have settled when
-   * this returns (so a failed transaction never leaves a write in flight to units it releases).
-   */
-  private async placeUnits(state: TxnState, onode: Onode, logical: number[], buffers: Uint8Array[], useReserve: boolean): Promise<void> {
-    const phys = this.allocate(state, logical.length, useReserve);
-    const writes: Array<Promise<void>> = [];
-    let runStart = 0;
-    for (let i = 1; i <= phys.length; i++) {
-      if (i === phys.length || phys[i] !== phys[i - 1]! + 1) {
-        const run = buffers.slice(runStart, i);
-        if ((i - runStart) * unitSizeBytes >= asyncWriteBytesMin) writes.push(this.blockFile.writeUnitsAsync(phys[runStart]!, run));
-        else this.blockFile.writeUnits(phys[runStart]!, run);
-        runStart = i;
-      }
-    }
-    const csums = buffers.map((b) => checksum64(b));
-    const results = await Promise.allSettled(writes);
-    for (const r of results) if (r.status === 'rejected') throw r.reason;
-    for (let i = 0; i < logical.length; i++) {
-      const lu = logical[i]!;
-      const old = onode.units[lu]!;
-      if (old !== HOLE) state.unref(old);
-      onode.units[lu] = phys[i]!;
-      onode.csums[lu] = csums[i]!;
-    }
-    state.dataBytesWritten += logical.length * unitSizeBytes;
-  }
-
-  private async opWrite(state: TxnState, cid: string, oid: ObjectId, offsetBytes: number, data: Uint8Array, useReserve: boolean): Promise<void> {
-    const { onode } = this.onodeForUpdate(state, cid, oid, true);
-    if (data.length === 0) return;
-    const src = Buffer.from(data.buffer, data.byteOffset, data.length);
-    const endBytes = offsetBytes + data.length;
-    if (endBytes > onode.sizeBytes) this.setSize(state, onode, endBytes);
-    const firstUnit = Math.floor(offsetBytes / unitSizeBytes);
-    const lastUnit = Math.floor((endBytes - 1) / unitSizeBytes);
-    const logical: number[] = [];
-    const buffers: Uint8Array[] = [];
-    for (let lu = firstUnit; lu <= lastUnit; lu++) {
-      const unitStart = lu * unitSizeBytes;
-      const from = Math.max(offsetBytes, unitStart);
-      const to = Math.min(endBytes, unitStart + unitSizeBytes);
-      let buf: Buffer;
-      if (to - from === unitSizeBytes) {
-        buf = src.subarray(from - offsetBytes, to - offsetBytes);
-      } else {
-        buf = this.unitForUpdate(cid, oid, onode, lu);
-        src.copy(buf, from - unitStart, from - offsetBytes, to - offsetBytes);
-      }
-      logical.push(lu);
-      buffers.push(buf);
-    }
-    await this.placeUnits(state, onode, logical, buffers, useReserve);
-  }
-
-  private async opZero(state: TxnState, cid: string, oid: ObjectId, offsetBytes: number, lengthBytes: number, useReserve: boolean): Promise<void> {
-    const { onode } = this.onodeForUpdate(state, cid, oid, true);
-    if (lengthBytes === 0) return;
-    const endBytes = offsetBytes + lengthBytes;
-    if (endBytes > onode.sizeBytes) this.setSize(state, onode, endBytes);
-    const firstUnit = Math.floor(offsetBytes / unitSizeBytes);
-    const lastUnit = Math.floor((endBytes - 1) / unitSizeBytes);
-    const logical: number[] = [];
-    const buffers: Uint8Array[] = [];
-    for (let lu = firstUnit; lu <= lastUnit; lu++) {
-      const phys = onode.units[lu]!;
-      if (phys === HOLE) continue;
-      const unitStart = lu * unitSizeBytes;
-      const from = Math.max(offsetBytes, unitStart);
-      const to = Math.min(endBytes, unitStart + unitSizeBytes);
-      if (to - from === unitSizeBytes) {
-        state.unref(phys);
-        onode.units[lu] = HOLE;
-        onode.csums[lu] = 0n;
-        continue;
-      }
-      const buf = this.unitForUpdate(cid, oid, onode, lu);
-      buf.fill(0, from - unitStart, to - unitStart);
-      logical.push(lu);
-      buffers.push(buf);
-    }
-    if (logical.length > 0) await this.placeUnits(state, onode, logical, buffers, useReserve);
-  }
-
-  private async opTruncate(state: TxnState, cid: string, oid: ObjectId, sizeBytes: number): Promise<void> {
-    const { onode } = this.onodeForUpdate(state, cid, oid, true);
-    if (sizeBytes < onode.sizeBytes) {
-      const keepUnits = unitCountFor(sizeBytes);
-      for (let lu = keepUnits; lu < onode.units.length; lu++) {
-        const phys = onode.units[lu]!;
-        if (phys !== HOLE) state.unref(phys);
-        onode.units[lu] = HOLE;
-      }
-      // Bytes past the end of the last unit must read as zeros if the object grows again.
-      const tailFrom = sizeBytes % unitSizeBytes;
-      const lastLu = keepUnits - 1;
-      if (tailFrom !== 0 && onode.units[lastLu] !== HOLE) {
-        const buf = this.unitForUpdate(cid, oid, onode, lastLu);
-        if (buf.subarray(tailFrom).some((b) => b !== 0)) {
-          buf.fill(0, tailFrom);
-          // Truncates may always use the reserve: they never grow the store in the end.
-          await this.placeUnits(state, onode, [lastLu], [buf], true);
-        }
-      }
-    }
-    this.setSize(state, onode, sizeBytes);
-  }
-
-  /** Drop an object's data references, omap and onode. */
-  private dropObject(state: TxnState, cid: string, oid: ObjectId, key: Buffer, onode: Onode): void {
-    for (const phys of onode.units) if (phys !== HOLE) state.unref(phys);
-    state.storedBytesDelta -= onode.sizeBytes;
-    state.objectCountDelta--;
-    const omapPrefix = omapObjectPrefix(cid, oid);
-    if (onode.omap || state.omapDelta(omapPrefix) !== undefined) state.omapClear(omapPrefix);
-    state.putOnode(cid, oid, key, null);
-  }
-
-  private opRemove(state: TxnState, cid: string, oid: ObjectId): void {
-    const key = onodeKey(cid, oid);
-    const onode = state.getOnode(key);
-    if (onode === null) throw notFound(`object ${oid.name}`);
-    this.dropObject(state, cid, oid, key, onode);
-  }
-
-  private async opClone(state: TxnState, cid: string, src: ObjectId, dst: ObjectId): Promise<void> {
-    if (sameObjectId(src, dst)) throw new NacreError('clone source and destination are the same object', { code: 'EINVAL' });
-    const srcOnode = state.getOnode(onodeKey(cid, src));
-    if (srcOnode === null) throw notFound(`object ${src.name}`);
-    const dstKey = onodeKey(cid, dst);
-    const existing = state.getOnode(dstKey);
-    if (existing !== null) this.dropObject(state, cid, dst, dstKey, existing);
-    const copy = srcOnode.copy();
-    for (const phys of copy.units) if (phys !== HOLE) state.ref(phys);
-    state.storedBytesDelta += copy.sizeBytes;
-    state.objectCountDelta++;
-    state.putOnode(cid, dst, dstKey, copy);
-    const dstPrefix = omapObjectPrefix(cid, dst);
-    state.omapClear(dstPrefix);
-    if (copy.omap) {
-      for (const [k, v] of await this.currentOmap(state, omapObjectPrefix(cid, src))) state.omapSet(dstPrefix, k, v);
-    }
-  }
-
-  /** The object's omap as `state` sees it (committed entries merged with uncommitted changes). */
-  private async currentOmap(state: TxnState, objectPrefix: Buffer): Promise<Map<string, Buffer>> {
-    const delta = state.omapDelta(objectPrefix);
-    const out = new Map<string, Buffer>();
-    if (delta === undefined || !delta.cleared) {
-      for await (const [k, v] of this.meta.iterator({ gte: objectPrefix, lt: prefixEnd(objectPrefix) })) {
-        out.set(k.subarray(objectPrefix.length).toString('utf8'), v);
-        if (out.size > omapCloneEntriesMax) throw new NacreError(`omap larger than ${omapCloneEntriesMax} entries`, { code: 'EFBIG' });
-      }
-    }
-    for (const [k, v] of delta?.changes ?? []) {
-      if (v === null) out.delete(k);
-      else out.set(k, v);
-    }
-    return out;
-  }
-
-  private opSetattrs(state: TxnState, cid: string, oid: ObjectId, attrs: Map<string, Uint8Array>): void {
-    const { onode } = this.onodeForUpdate(state, cid, oid, true);
-    for (const [name, value] of attrs) onode.attrs.set(name, Buffer.from(value));
-  }
-
-  private opRmattr(state: TxnState, cid: string, oid: ObjectId, name: string): void {
-    const { onode } = this.onodeForUpdate(state, cid, oid, false);
-    onode.attrs.delete(name);
-  }
-
-  private opOmapSet(state: TxnState, cid: string, oid: ObjectId, entries: Map<string, Uint8Array>): void {
-    const { onode } = this.onodeForUpdate(state, cid, oid, true);
-    onode.omap = true;
-    const prefix = omapObjectPrefix(cid, oid);
-    for (const [k, v] of entries) state.omapSet(prefix, k, Buffer.from(v));
-  }
-
-  private opOmapRm(state: TxnState, cid: string, oid: ObjectId, keys: string[]): void {
-    const { onode } = this.onodeForUpdate(state, cid, oid, false);
-    if (!onode.omap) return;
-    const prefix = omapObjectPrefix(cid, oid);
-    for (const k of keys) state.omapSet(prefix, k, null);
-  }
-
-  private opOmapClear(state: TxnState, cid: string, oid: ObjectId): void {
-    const { onode } = this.onodeForUpdate(state, cid, oid, false);
-    if (onode.omap) state.omapClear(omapObjectPrefix(cid, oid));
-    onode.omap = false;
-  }
-
-  private async opRemoveCollection(state: TxnState, cid: string): Promise<void> {
-    const prefix = onodePrefix(cid);
-    const pending = state.visibleOnodeEntries();
-    for (const e of pending.values()) {
-      if (e.cid === cid && e.onode !== null) throw new NacreError(`collection ${cid} is not empty`, { code: 'ENOTEMPTY' });
-    }
-    for await (const key of this.meta.keys({ gte: prefix, lt: collectionRangeEnd(prefix) })) {
-      const e = pending.get(key.toString('latin1'));
-      if (e === undefined || e.onode !== null) throw new NacreError(`collection ${cid} is not empty`, { code: 'ENOTEMPTY' });
-    }
-    state.setCollection(cid, false);
   }
 
   /**

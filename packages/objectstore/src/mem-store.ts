@@ -12,7 +12,7 @@ import { assert, NacreError } from '@nacre/util';
 import { unitSizeBytes } from './limits.js';
 import { encodeObjectKey, decodeObjectKey, sameObjectId, type ObjectId, formatObjectId } from './object-id.js';
 import { notFound, ObjectStoreBase } from './store-base.js';
-import { shrinkReserveUnitsFor } from './block-store.js';
+import { shrinkReserveUnitsFor } from './mkfs.js';
 import type { Transaction, TxnOp } from './txn.js';
 import type { FsckReport, ObjectPage, ObjectStat, OmapPage, OmapRangeOptions, StatFs } from './types.js';
 
