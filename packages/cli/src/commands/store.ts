@@ -173,8 +173,13 @@ async function benchCommand(argv: string[], io: CommandIo): Promise<number> {
     for (let i = 0; i < data.length; i++) data[i] = (i * 2654435761) >>> 24;
     const oids = Array.from({ length: count }, (_, i) => objectId(0, Math.imul(i + 1, 0x9e3779b1) >>> 0, `bench_${i}`));
     await s.queueTransaction(new Transaction().createCollection(benchCollection));
-    const writeMs = await timed(oids, queueDepth, (o) => s.queueTransaction(new Transaction().write(benchCollection, o, 0, data)));
-    const readMs = await timed(oids, queueDepth, async (o) => { await s.read(benchCollection, o); });
+    const progress = progressLine(io, count);
+    const writeMs = await timed(oids, queueDepth, async (o) => {
+      await s.queueTransaction(new Transaction().write(benchCollection, o, 0, data));
+      progress('write');
+    });
+    const readMs = await timed(oids, queueDepth, async (o) => { await s.read(benchCollection, o); progress('read'); });
+    progress(null);
     const cleanup = new Transaction();
     for (const o of oids) cleanup.remove(benchCollection, o);
     await s.queueTransaction(cleanup.removeCollection(benchCollection));
@@ -192,6 +197,18 @@ async function benchCommand(argv: string[], io: CommandIo): Promise<number> {
       + `read  ${result.readMBps.toFixed(1)} MB/s (${result.readOpsPerSec.toFixed(0)} ops/s)\n`);
   }
   return 0;
+}
+
+/** A `write 12/64` progress line on stderr, only when it is a terminal; `null` ends it. */
+function progressLine(io: CommandIo, total: number): (phase: string | null) => void {
+  const counts = new Map<string, number>();
+  if (process.stderr.isTTY !== true) return () => {};
+  return (phase) => {
+    if (phase === null) { io.stderr('\n'); return; }
+    const n = (counts.get(phase) ?? 0) + 1;
+    counts.set(phase, n);
+    io.stderr(`\r${phase} ${n}/${total}   `);
+  };
 }
 
 /** Run `fn` over all items with `depth` in flight; returns elapsed milliseconds. */
