@@ -33,6 +33,11 @@ export interface MonitorCoreOptions {
   retainedVersionsMax?: number;
   /** Largest value accepted from a client (a Paxos value travels in one frame). */
   valueBytesMax?: number;
+  /**
+   * Committed values per catch-up message, in bytes (at least one value always goes). A peon far
+   * behind catches up over several messages instead of one frame the messenger would refuse.
+   */
+  syncBytesMax?: number;
 }
 
 export interface MonitorCoreConfig {
@@ -47,6 +52,7 @@ export interface MonitorCoreConfig {
   readonly proposalQueueMax: number;
   readonly retainedVersionsMax: number;
   readonly valueBytesMax: number;
+  readonly syncBytesMax: number;
   /** floor(monitorCount / 2) + 1. */
   readonly majority: number;
 }
@@ -60,7 +66,8 @@ export const PAXOS_DEFAULTS = {
   electionTimeoutMs: 5000,
   proposalQueueMax: 256,
   retainedVersionsMax: 500,
-  valueBytesMax: 32 * 1024 * 1024,
+  valueBytesMax: 16 * 1024 * 1024,
+  syncBytesMax: 16 * 1024 * 1024,
 } as const;
 
 /** Monitors in one monmap; Ceph runs 3 or 5, and the election's all-to-all traffic grows as n². */
@@ -104,6 +111,7 @@ export function resolveConfig(o: MonitorCoreOptions): MonitorCoreConfig {
     proposalQueueMax: positiveInt('proposalQueueMax', o.proposalQueueMax ?? PAXOS_DEFAULTS.proposalQueueMax),
     retainedVersionsMax: positiveInt('retainedVersionsMax', o.retainedVersionsMax ?? PAXOS_DEFAULTS.retainedVersionsMax),
     valueBytesMax: positiveInt('valueBytesMax', o.valueBytesMax ?? PAXOS_DEFAULTS.valueBytesMax),
+    syncBytesMax: positiveInt('syncBytesMax', o.syncBytesMax ?? PAXOS_DEFAULTS.syncBytesMax),
     majority: Math.floor(monitorCount / 2) + 1,
   };
 }

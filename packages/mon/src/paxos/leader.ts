@@ -9,6 +9,7 @@
  * cost: one slow member stalls commits until the accept timeout calls an election that drops it.
  */
 import { assert } from '@nacre/util';
+import { bytesEqual } from './paxos-log.js';
 import { CARRY_ON, LEADER_PHASE_TRANSITIONS, callElection } from './term.js';
 import type { LeaderPhase, PaxosOutcome, TermContext, TermStatus } from './term.js';
 import type {
@@ -32,6 +33,7 @@ export class LeaderTerm {
   private readonly peers: Rank[];
   /** Phase-1 replies: each peer's pending value (if any at its last_committed+1). */
   private lasts = new Map<Rank, PendingValue | undefined>();
+  /** Each peer's last_committed as it last reported it (collect reply, sync ack, lease ack). */
   private readonly peerLc = new Map<Rank, Version>();
   private recovered: PendingValue | undefined;
   private inFlight: InFlight | undefined;
@@ -40,7 +42,8 @@ export class LeaderTerm {
   private leaseSentLc: Version = 0;
   private readonly leaseAcked = new Map<Rank, number>();
   private leaseValid = false;
-  private readonly syncing = new Set<Rank>();
+  /** The lease round in which each peer was last sent a catch-up sync. */
+  private readonly syncRound = new Map<Rank, number>();
   /** Snapshot requests in flight: requestId → the peer that needs it. */
   private readonly snapshotFor = new Map<number, Rank>();
 
@@ -150,7 +153,8 @@ export class LeaderTerm {
     this.transition('collecting');
     this.lasts = new Map();
     if (send) for (const r of this.peers) this.ctx.io.send(r, { op: 'collect', epoch: this.epoch, ...this.collectRequest() });
-    this.ctx.io.setTimer('leaderProgress', this.ctx.config.acceptTimeoutMs);
+    // One deadline for the whole of phase 1, however many rounds it takes.
+    if (!this.ctx.io.timerRunning('leaderProgress')) this.ctx.io.setTimer('leaderProgress', this.ctx.config.acceptTimeoutMs);
     this.armRetransmit();
     return this.peers.length === 0 ? this.finishCollect() : CARRY_ON;
   }
@@ -181,18 +185,23 @@ export class LeaderTerm {
   private finishCollect(): PaxosOutcome {
     const { log } = this.ctx;
     const next = log.lastCommitted + 1;
-    for (const r of this.peers) {
-      if ((this.peerLc.get(r) ?? 0) > log.lastCommitted) return callElection('could not catch up from a collect reply');
-    }
+    // A reply carries at most syncBytesMax of values: if a member is still ahead, ask again
+    // (same proposal number; the replies are idempotent) for the next part.
+    if (this.peers.some((r) => (this.peerLc.get(r) ?? 0) > log.lastCommitted)) return this.beginCollect(true);
     let best = log.pendingNext();
+    let competing = false;
     for (const p of this.lasts.values()) {
-      if (p !== undefined && p.version === next && (best === undefined || p.pn > best.pn)) best = p;
+      if (p === undefined || p.version !== next) continue;
+      if (best !== undefined && !bytesEqual(best.value, p.value)) competing = true;
+      if (best === undefined || p.pn > best.pn) best = p;
     }
+    // Different uncommitted values for one version: at most one (the highest-numbered) can be chosen.
+    if (competing) this.ctx.io.log('info', 'competing uncommitted values; re-proposing the highest-numbered', { version: next, pn: best!.pn });
     this.recovered = best;
     const laggards = this.peers.filter((r) => (this.peerLc.get(r) ?? 0) < log.lastCommitted);
     if (laggards.length === 0) return this.finishRecovery();
     this.transition('syncing');
-    for (const r of laggards) this.syncPeer(r);
+    for (const r of laggards) this.syncPeer(r, this.peerLc.get(r) ?? 0);
     this.ctx.io.setTimer('leaderProgress', this.ctx.config.acceptTimeoutMs);
     this.armRetransmit();
     return CARRY_ON;
@@ -208,10 +217,10 @@ export class LeaderTerm {
     return this.maybeCommit();
   }
 
-  private syncPeer(r: Rank): void {
-    const sync = this.ctx.log.syncFor(this.peerLc.get(r) ?? 0);
+  /** Send `r` what it lacks after `peerLc` (its last reported last_committed). */
+  private syncPeer(r: Rank, peerLc: Version): void {
+    const sync = this.ctx.log.syncFor(peerLc);
     if (sync === undefined) return;
-    this.syncing.add(r);
     if (sync === 'snapshot') {
       if (![...this.snapshotFor.values()].includes(r)) this.snapshotFor.set(this.ctx.io.needSnapshot(), r);
       return;
@@ -221,11 +230,10 @@ export class LeaderTerm {
 
   private handleSyncAck(from: Rank, lastCommitted: Version): PaxosOutcome {
     this.peerLc.set(from, Math.max(this.peerLc.get(from) ?? 0, lastCommitted));
-    this.syncing.delete(from);
     if (this.phase !== 'syncing') return CARRY_ON;
     const { log } = this.ctx;
     if (lastCommitted < log.lastCommitted) {
-      this.syncPeer(from);
+      this.syncPeer(from, lastCommitted);
       return CARRY_ON;
     }
     const behind = this.peers.some((r) => (this.peerLc.get(r) ?? 0) < log.lastCommitted);
@@ -267,10 +275,7 @@ export class LeaderTerm {
     this.inFlight = undefined;
     this.ctx.log.commitNext(f.version, f.value);
     if (f.proposalId !== undefined) this.ctx.io.outward({ kind: 'proposalCommitted', proposalId: f.proposalId, version: f.version });
-    for (const r of this.peers) {
-      this.ctx.io.send(r, { op: 'commit', epoch: this.epoch, pn: this.pn, version: f.version, value: f.value });
-      this.peerLc.set(r, Math.max(this.peerLc.get(r) ?? 0, f.version));
-    }
+    for (const r of this.peers) this.ctx.io.send(r, { op: 'commit', epoch: this.epoch, pn: this.pn, version: f.version, value: f.value });
     return this.goActive();
   }
 
@@ -308,9 +313,13 @@ export class LeaderTerm {
     this.leaseAcked.set(from, Math.max(this.leaseAcked.get(from) ?? 0, leaseSeq));
     this.peerLc.set(from, Math.max(this.peerLc.get(from) ?? 0, lastCommitted));
     if (this.peers.every((r) => (this.leaseAcked.get(r) ?? 0) >= this.leaseSeq)) this.ctx.io.cancelTimer('leaseAckTimeout');
-    // The peon missed a commit it could not recover by itself (a lost commit message): resend.
+    // The peon missed a commit it could not recover by itself (a lost commit message): resend,
+    // at most once per lease round, so a lost sync is retried on the next round.
     const lagging = leaseSeq === this.leaseSeq && lastCommitted < this.leaseSentLc;
-    if (lagging && !this.syncing.has(from) && (this.phase === 'active' || this.phase === 'updating')) this.syncPeer(from);
+    if (lagging && this.syncRound.get(from) !== this.leaseSeq && (this.phase === 'active' || this.phase === 'updating')) {
+      this.syncRound.set(from, this.leaseSeq);
+      this.syncPeer(from, lastCommitted);
+    }
     return CARRY_ON;
   }
 
@@ -332,7 +341,7 @@ export class LeaderTerm {
         break;
       }
       case 'syncing':
-        for (const r of silent((x) => (this.peerLc.get(x) ?? 0) >= this.ctx.log.lastCommitted)) this.syncPeer(r);
+        for (const r of silent((x) => (this.peerLc.get(x) ?? 0) >= this.ctx.log.lastCommitted)) this.syncPeer(r, this.peerLc.get(r) ?? 0);
         break;
       case 'updatingPrevious':
       case 'updating':

@@ -123,17 +123,20 @@ export class PaxosLog {
     return true;
   }
 
-  /** Committed values after `peerLastCommitted`, or 'snapshot' if we trimmed some of them. */
+  /**
+   * Committed values after `peerLastCommitted` (a prefix, if they exceed syncBytesMax), or
+   * 'snapshot' if we trimmed some of them.
+   */
   syncFor(peerLastCommitted: Version): SyncPayload | 'snapshot' | undefined {
     if (peerLastCommitted >= this.lastCommitted) return undefined;
     if (peerLastCommitted + 1 < this.firstCommitted) return 'snapshot';
-    return { firstVersion: peerLastCommitted + 1, values: this.range(peerLastCommitted + 1, this.lastCommitted) };
+    return { firstVersion: peerLastCommitted + 1, values: this.range(peerLastCommitted + 1) };
   }
 
   /** A full-state sync: the service snapshot at `snapshot.version` plus our values after it. */
   syncWithSnapshot(snapshot: SnapshotPayload): SyncPayload | undefined {
     if (snapshot.version > this.lastCommitted || snapshot.version + 1 < this.firstCommitted) return undefined;
-    return { snapshot, firstVersion: snapshot.version + 1, values: this.range(snapshot.version + 1, this.lastCommitted) };
+    return { snapshot, firstVersion: snapshot.version + 1, values: this.range(snapshot.version + 1) };
   }
 
   checkAgreement(version: Version, value: Uint8Array): void {
@@ -142,11 +145,15 @@ export class PaxosLog {
       () => `rank ${this.config.rank}: two different values committed as version ${version}`);
   }
 
-  private range(from: Version, to: Version): Uint8Array[] {
+  /** Values from `from` on, up to last_committed or syncBytesMax (but at least one). */
+  private range(from: Version): Uint8Array[] {
     const out: Uint8Array[] = [];
-    for (let v = from; v <= to; v++) {
+    let bytes = 0;
+    for (let v = from; v <= this.lastCommitted; v++) {
       const value = this.values.get(v);
       assert(value !== undefined, () => `value ${v} missing from the log`);
+      bytes += value.length;
+      if (out.length > 0 && bytes > this.config.syncBytesMax) break;
       out.push(value);
     }
     return out;

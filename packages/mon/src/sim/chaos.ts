@@ -27,10 +27,21 @@ export interface ChaosScenario {
   partitionEveryMs: number;
   /** Mean virtual ms between monitor crashes (0 = never crash). */
   crashEveryMs: number;
+  /**
+   * Probability, per persist a monitor issues, that it crashes before that persist is durable
+   * (BUGGIFY-style: aims crashes at the moments where "persist before acknowledge" matters).
+   */
+  crashInPersistRate: number;
+  /** A crashed monitor restarts after a uniform 10..restartAfterMsMax virtual ms. */
+  restartAfterMsMax: number;
+  /** fsync latency, uniform in [0.2, diskLatencyMsMax]. */
+  diskLatencyMsMax: number;
   /** Mean virtual ms between client proposals. */
   proposalEveryMs: number;
   /** Small values force full-state syncs. */
   retainedVersionsMax: number;
+  /** Small values split catch-up into many messages (sim values are ~5 bytes). */
+  syncBytesMax: number;
   /** Monitors left out of the liveness phase; at most a minority. */
   keepDown: number;
   /** Leave them running but isolated (true) or crashed (false). */
@@ -63,8 +74,10 @@ export function runChaos(s: ChaosScenario): ChaosReport {
     seed: s.seed,
     // A short proposal queue: clients here never back off, and a long queue would only delay
     // the liveness check; it also exercises the queueFull path.
-    core: { retainedVersionsMax: s.retainedVersionsMax, proposalQueueMax: CHAOS_PROPOSAL_QUEUE_MAX },
+    core: { retainedVersionsMax: s.retainedVersionsMax, syncBytesMax: s.syncBytesMax, proposalQueueMax: CHAOS_PROPOSAL_QUEUE_MAX },
     network: { dropRate: s.dropRate, duplicateRate: s.duplicateRate, delayMsMin: 0.5, delayMsMax: s.delayMsMax },
+    diskLatencyMsMin: 0.2,
+    diskLatencyMsMax: Math.max(0.2, s.diskLatencyMsMax),
   });
   const minority = Math.floor((s.monitorCount - 1) / 2);
   if (s.keepDown > minority) throw new RangeError(`keepDown ${s.keepDown} is more than a minority`);
@@ -93,14 +106,26 @@ export function runChaos(s: ChaosScenario): ChaosReport {
   if (s.crashEveryMs > 0) {
     const crasher = (): void => {
       if (!chaos) return;
-      const r = anyRank();
-      if (sim.isUp(r)) {
-        sim.crash(r);
-        sim.at(sim.nowMs + 10 + rng.next() * 4000, () => { if (chaos) sim.restart(r); });
-      }
+      // Half the time hit a leader: its crash mid-proposal is where recovery bugs hide.
+      const leaders = sim.leaders();
+      const r = leaders.length > 0 && rng.next() < 0.5 ? rng.pick(leaders) : anyRank();
+      crashAndRestart(r, 0);
       sim.at(sim.nowMs + exp(s.crashEveryMs), crasher);
     };
     sim.at(exp(s.crashEveryMs), crasher);
+  }
+
+  const crashAndRestart = (r: Rank, inMs: number): void => {
+    sim.at(sim.nowMs + inMs, () => {
+      if (!chaos || !sim.isUp(r)) return;
+      sim.crash(r);
+      sim.at(sim.nowMs + 10 + rng.next() * Math.max(0, s.restartAfterMsMax - 10), () => { if (chaos) sim.restart(r); });
+    });
+  };
+  if (s.crashInPersistRate > 0) {
+    sim.onEffect = (r, e) => {
+      if (chaos && e.kind === 'persist' && rng.next() < s.crashInPersistRate) crashAndRestart(r, rng.next() * s.diskLatencyMsMax);
+    };
   }
 
   if (s.partitionEveryMs > 0) {

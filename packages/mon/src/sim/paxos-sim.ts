@@ -14,6 +14,9 @@
  * the whole history and every check can compare complete histories.
  *
  * Invariants checked as the run goes (violations throw SimInvariantError, seed in the message):
+ *  - Paxos: once a majority has durably accepted (version, pn, value), that value is chosen for
+ *    the version, whether or not anyone learns it; no other value may ever be chosen or applied
+ *    there, and no proposal number is ever used for two values at one version;
  *  - agreement: no two monitors ever apply different values for one version;
  *  - contiguity: each monitor's committed notifications run v, v+1, … (a snapshot jumps ahead);
  *  - durability: after a restart a monitor still holds every version it reported committed;
@@ -25,9 +28,9 @@ import { MonitorCore } from '../paxos/monitor-core.js';
 import type { MonitorStatus } from '../paxos/monitor-core.js';
 import type { MonitorCoreOptions } from '../paxos/config.js';
 import { bytesEqual } from '../paxos/paxos-log.js';
-import { persistedStateFromEntries } from '../paxos/store-layout.js';
+import { persistedStateFromEntries, STORE_KEYS } from '../paxos/store-layout.js';
 import type {
-  MonitorEffect, MonitorEvent, MonitorRole, PaxosMessage, Rank, ServiceApply, StoreValue, StoreWrite, TimerName, Version,
+  MonitorEffect, MonitorEvent, MonitorRole, PaxosMessage, PendingValue, Rank, ServiceApply, StoreValue, StoreWrite, TimerName, Version,
 } from '../paxos/types.js';
 import { EventQueue } from './event-queue.js';
 
@@ -140,6 +143,7 @@ export class PaxosSim {
   /** Observe every effect a monitor emits (tests). */
   onEffect: ((rank: Rank, effect: MonitorEffect, nowMs: number) => void) | undefined;
 
+  private readonly acceptances = new Map<string, { value: Uint8Array; acceptors: Set<Rank> }>();
   private readonly queue = new EventQueue<SimEvent>();
   private readonly monitors: SimMonitor[] = [];
   private readonly blocked = new Set<number>();
@@ -437,6 +441,7 @@ export class PaxosSim {
     for (const w of rec.writes) {
       if (w.op === 'put') m.disk.set(w.key, wire.pack(w.value));
       else m.disk.delete(w.key);
+      if (w.op === 'put' && w.key === STORE_KEYS.pending) this.accepted(m.rank, w.value as PendingValue);
     }
     if (rec.apply !== undefined) m.serviceDurable = this.applyService(m.rank, m.serviceDurable, rec.apply, true);
   }
@@ -459,6 +464,19 @@ export class PaxosSim {
       if (checkAgreement) this.agree(rank, c.version, c.value);
     }
     return out;
+  }
+
+  /** A durable phase-2 acceptance: count it towards the value being chosen (white-box check). */
+  private accepted(rank: Rank, p: PendingValue): void {
+    const key = `${p.version}/${p.pn}`;
+    let a = this.acceptances.get(key);
+    if (a === undefined) {
+      a = { value: p.value, acceptors: new Set() };
+      this.acceptances.set(key, a);
+    }
+    this.check(bytesEqual(a.value, p.value), () => `PAXOS: proposal number ${p.pn} carried two values for version ${p.version}`);
+    a.acceptors.add(rank);
+    if (a.acceptors.size === Math.floor(this.monitorCount / 2) + 1) this.agree(rank, p.version, p.value);
   }
 
   private agree(rank: Rank, version: Version, value: Uint8Array): void {
