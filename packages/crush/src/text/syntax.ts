@@ -146,7 +146,7 @@ class SyntaxParser {
     this.next();
     const alg = this.expectName('bucket algorithm');
     const hashes: Token[] = [];
-    while (this.acceptWord('hash')) hashes.push(this.expectMatch(/^(?:-?\d+|rjenkins1)$/, `a hash ('0' or 'rjenkins1')`));
+    while (this.acceptWord('hash')) hashes.push(this.expectMatch(/^(?:-?\d+|rjenkins1)$/, `a hash ('0' or 'rjenkins1')`, false));
     const items: BucketItemNode[] = [];
     while (this.isWord('item')) {
       const keyword = this.next();
@@ -157,7 +157,7 @@ class SyntaxParser {
     }
     const close = this.peek();
     if (close.kind !== '}') {
-      const expected = items.length > 0 ? `'item' or '}'` : hashes.length > 0 ? `'hash', 'item' or '}'` : `'hash', 'item' or '}'`;
+      const expected = items.length > 0 ? `'item' or '}'` : `'hash', 'item' or '}'`;
       throw this.error(close, `unexpected ${describe(close)} in bucket '${name.text}', expected ${expected}`);
     }
     this.next();
@@ -174,7 +174,7 @@ class SyntaxParser {
     this.next();
     const id = this.expectMatch(POSINT_RE, 'a rule id (non-negative integer)');
     this.expectWord('type');
-    const type = this.expectMatch(/^(?:replicated|erasure|\d+)$/, `a rule type ('replicated', 'erasure' or a number)`);
+    const type = this.expectMatch(/^(?:replicated|erasure|\d+)$/, `a rule type ('replicated', 'erasure' or a number)`, false);
     const node: RuleNode = { kind: 'rule', keyword, id, type, steps: [] };
     if (name) node.name = name;
     if (this.acceptWord('min_size')) node.minSize = this.expectMatch(POSINT_RE, 'a non-negative integer');
@@ -204,7 +204,7 @@ class SyntaxParser {
       }
       case 'choose':
       case 'chooseleaf': {
-        const mode = this.expectMatch(/^(?:firstn|indep)$/, `'firstn' or 'indep'`);
+        const mode = this.expectMatch(/^(?:firstn|indep)$/, `'firstn' or 'indep'`, false);
         const num = this.expectMatch(INT_RE, 'a number of replicas (integer)');
         this.expectWord('type');
         return { kind: 'choose', keyword, leaf: keyword.text === 'chooseleaf', mode, num, type: this.expectName('type name') };
@@ -299,10 +299,13 @@ class SyntaxParser {
     return this.next();
   }
 
-  private expectMatch(re: RegExp, what: string): Token {
+  /** A word matching `re`; `numeric` words that do not match are reported as malformed numbers. */
+  private expectMatch(re: RegExp, what: string, numeric = true): Token {
     const t = this.peek();
     if (t.kind !== 'word') throw this.error(t, `expected ${what}, found ${describe(t)}`);
-    if (!re.test(t.text)) throw this.error(t, `malformed number or value '${t.text}', expected ${what}`);
+    if (!re.test(t.text)) {
+      throw this.error(t, numeric ? `malformed number '${t.text}', expected ${what}` : `expected ${what}, found '${t.text}'`);
+    }
     return this.next();
   }
 
