@@ -140,6 +140,7 @@ export class BlockStore extends ObjectStoreBase implements CommittedView {
         throw new NacreError('block file and metadata do not belong together', { code: 'EIO' });
       }
       await this.loadState(db, rec);
+      this.options.logger?.info({ dir: this.dir, unitCount: rec.unitCount, objectCount: this.totals.objectCount }, 'objectstore mounted');
       this.db = db;
       this.file = file;
       this.superRecord = rec;
