@@ -321,8 +321,9 @@ export class Connection {
   }
 
   /** Each written frame calls back once the transport took it: room in the socket buffer, pump again. */
-  private readonly onFlushed = (err?: Error): void => {
-    if (err === undefined) this.pump();
+  private readonly onFlushed = (err?: Error | null): void => {
+    // Node's write callbacks pass null on success.
+    if (err === undefined || err === null) this.pump();
   };
 
   private timeOut(tid: number, timeoutMs: number): void {

@@ -38,7 +38,7 @@ export interface Link {
    * Queue one frame. `onFlushed` runs once the transport has handed the bytes on (to the kernel,
    * or to the peer for in-memory links), with an error if the link closed first.
    */
-  send(frame: Buffer, onFlushed: (err?: Error) => void): void;
+  send(frame: Buffer, onFlushed: (err?: Error | null) => void): void;
   /** Bytes accepted by send() and not yet handed on: what backpressure watches. */
   bufferedBytes(): number;
   /** Stop / restart delivering received frames (the peer's sends then back up). */
