@@ -111,6 +111,14 @@ export class RawPeer {
     return this.frames[index]!;
   }
 
+  /** The first frame satisfying `pred`, or null once the connection is closed without one. */
+  async frameWhere(pred: (f: Frame) => boolean): Promise<Frame | null> {
+    for (let i = 0; ; i++) {
+      const f = await this.frame(i);
+      if (f === null || pred(f)) return f;
+    }
+  }
+
   /** Run the client side of the handshake by hand; returns the transcript used. */
   async handshake(entity: EntityName, key: Buffer, nonce = Buffer.alloc(32, 9)): Promise<{ ok: boolean; transcript: Transcript | null; authFrame: Buffer | null }> {
     const start = this.frames.length;
