@@ -20,7 +20,9 @@
  *  - agreement: no two monitors ever apply different values for one version;
  *  - contiguity: each monitor's committed notifications run v, v+1, … (a snapshot jumps ahead);
  *  - durability: after a restart a monitor still holds every version it reported committed;
- *  - a proposal reported committed at v has its own value at v.
+ *  - a proposal reported committed at v has its own value at v;
+ *  - leases: when a leader reports version v committed, no peon of its term is readable below v
+ *    (peons drop the lease when they accept, and the leader commits only after every accept).
  */
 import { Packr } from 'msgpackr';
 import { AssertionFailure, Prng } from '@nacre/util';
@@ -98,6 +100,7 @@ interface SimMonitor {
   reportedMax: Version;
   role: MonitorRole;
   leader: Rank | undefined;
+  epoch: number;
   readable: boolean;
 }
 
@@ -162,7 +165,7 @@ export class PaxosSim {
       this.monitors.push({
         rank, core: undefined, incarnation: 0, disk: new Map(), inflight: [], diskFreeAtMs: 0,
         serviceDurable: [], serviceMemory: [], reportedLc: 0, reportedMax: 0,
-        role: 'down', leader: undefined, readable: false,
+        role: 'down', leader: undefined, epoch: 0, readable: false,
       });
     }
   }
@@ -242,6 +245,13 @@ export class PaxosSim {
     m.leader = undefined;
     m.readable = false;
     m.serviceMemory = [];
+    // Its clients lose the connection: they cannot tell whether their proposals committed.
+    for (const p of this.proposals.values()) {
+      if (p.rank === rank && p.outcome === 'pending') {
+        p.outcome = 'unknown';
+        p.doneAtMs = this.nowMs;
+      }
+    }
     this.stats.crashes++;
     this.mix(9, rank);
   }
@@ -403,6 +413,7 @@ export class PaxosSim {
       case 'role':
         m.role = e.role;
         m.leader = e.leader;
+        m.epoch = e.epoch;
         if (e.role === 'leader') this.stats.leaderTerms++;
         this.mix(7, m.rank, e.epoch);
         return;
@@ -495,7 +506,16 @@ export class PaxosSim {
     m.reportedMax = Math.max(m.reportedMax, version);
     this.agree(m.rank, version, value);
     this.seen.set(version, value);
+    if (m.role === 'leader') this.checkLeases(m, version);
     this.mix(3, m.rank, version);
+  }
+
+  private checkLeases(leader: SimMonitor, version: Version): void {
+    for (const p of this.monitors) {
+      if (p === leader || p.core === undefined || p.role !== 'peon' || p.epoch !== leader.epoch || !p.readable) continue;
+      this.check(p.reportedLc >= version, () => `LEASE: rank ${p.rank} readable at version ${p.reportedLc} `
+        + `while its leader ${leader.rank} committed ${version} in epoch ${leader.epoch}`);
+    }
   }
 
   private onProposalCommitted(m: SimMonitor, proposalId: number, version: Version): void {
