@@ -21,3 +21,4 @@ export * from './message.js';
 export * from './codec.js';
 export * from './frame.js';
 export * from './msgr-messages.js';
+export * from './mon-messages.js';
