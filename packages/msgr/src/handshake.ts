@@ -118,7 +118,7 @@ export class ClientHandshake {
     if (!got.ok) return violation(got.reason);
     const t = this.transcript!;
     if (!verifyProof(this.key, 'server', t, got.payload.proof)) {
-      return this.fail('EPERM', `${t.server} could not prove it holds our key (wrong cluster, or not a monitor-issued keyring)`);
+      return this.fail('EPERM', `${t.server} could not prove it knows our key (wrong cluster?)`);
     }
     this.state = 'done';
     return { action: 'done', peer: t.server, peerKind: entityKindOf(t.server), bytes: null };

@@ -2,7 +2,7 @@
  * Hostile and broken peers over real WebSockets: every bad frame closes only the offending
  * connection, with a logged reason, while a well-behaved client keeps being served.
  */
-import t from 'tap';
+import t, { type Test } from 'tap';
 import { connect as netConnect } from 'node:net';
 import { request as httpRequest } from 'node:http';
 import { createMessenger, type Messenger } from '@nacre/msgr';
@@ -19,7 +19,7 @@ interface Fixture {
   check(): Promise<void>;
 }
 
-async function fixture(tt: typeof t, limits: Record<string, number> = {}): Promise<Fixture> {
+async function fixture(tt: Test, limits: Record<string, number> = {}): Promise<Fixture> {
   const keyring = testKeyring();
   const env = testEnv();
   const server = createMessenger(
