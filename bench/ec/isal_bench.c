@@ -9,8 +9,8 @@
  * known-answer check). Data bytes come from the same LCG as run.ts. Decoding rebuilds the two lost
  * data chunks LOST_A < LOST_B from the first K surviving chunks, inverting with ISA-L's
  * gf_invert_matrix as an ISA-L user would. Tables are built once, outside the timed loops (our
- * codec caches its tables too). Prints one JSON line: median GB/s of input data (K × CHUNK_BYTES
- * per operation) over ROUNDS rounds of ITERATIONS operations.
+ * codec caches its tables too). Prints one JSON line: median and best GB/s of input data
+ * (K × CHUNK_BYTES per operation) over ROUNDS rounds of ITERATIONS operations.
  *
  * Build: gcc -O2 -o isal_bench bench/ec/isal_bench.c -lisal   (run.ts does this when
  * /usr/include/isa-l/erasure_code.h exists; Debian: apt-get install libisal-dev)
@@ -64,9 +64,9 @@ static unsigned char *alloc_chunk(int bytes) {
 	return p;
 }
 
-/* Median GB/s of `iterations` calls of ec_encode_data per round. */
+/* Median (and, in *best, the fastest round's) GB/s of `iterations` calls of ec_encode_data per round. */
 static double time_rounds(int rounds, int iterations, int len, int k, int rows, unsigned char *tables,
-			  unsigned char **in, unsigned char **out) {
+			  unsigned char **in, unsigned char **out, double *best) {
 	double rates[64];
 	if (rounds > 64) rounds = 64;
 	for (int r = 0; r < rounds; r++) {
@@ -76,6 +76,7 @@ static double time_rounds(int rounds, int iterations, int len, int k, int rows, 
 		rates[r] = (double)k * len * iterations / seconds / 1e9;
 	}
 	qsort(rates, rounds, sizeof rates[0], compare_doubles);
+	*best = rates[rounds - 1];
 	return rates[rounds / 2];
 }
 
@@ -111,7 +112,10 @@ int main(int argc, char **argv) {
 	ec_init_tables(k, m, &generator[k * k], encode_tables);
 	ec_encode_data(len, k, m, encode_tables, chunks, &chunks[k]);
 	uint64_t parity_hash = fnv1a64(&chunks[k], m, len);
-	double encode_gbps = time_rounds(rounds, iterations, len, k, m, encode_tables, chunks, &chunks[k]);
+	/* Warm-up, one round's worth: page faults, caches, clock ramp-up (ours warms up too). */
+	for (int i = 0; i < iterations; i++) ec_encode_data(len, k, m, encode_tables, chunks, &chunks[k]);
+	double encode_best, decode_best;
+	double encode_gbps = time_rounds(rounds, iterations, len, k, m, encode_tables, chunks, &chunks[k], &encode_best);
 
 	/* Decode: invert the rows of the first k survivors, keep the rows of the two lost chunks. */
 	unsigned char survivors_matrix[CHUNKS_MAX * CHUNKS_MAX], inverse[CHUNKS_MAX * CHUNKS_MAX];
@@ -133,9 +137,10 @@ int main(int argc, char **argv) {
 	ec_init_tables(k, 2, decode_matrix, decode_tables);
 	ec_encode_data(len, k, 2, decode_tables, survivors, rebuilt);
 	int decode_ok = memcmp(rebuilt[0], chunks[lost_a], len) == 0 && memcmp(rebuilt[1], chunks[lost_b], len) == 0;
-	double decode_gbps = time_rounds(rounds, iterations, len, k, 2, decode_tables, survivors, rebuilt);
+	double decode_gbps = time_rounds(rounds, iterations, len, k, 2, decode_tables, survivors, rebuilt, &decode_best);
 
-	printf("{\"encodeGBps\":%.3f,\"decodeGBps\":%.3f,\"parityFnv1a64\":\"%016llx\",\"decodeOk\":%s}\n", encode_gbps,
-	       decode_gbps, (unsigned long long)parity_hash, decode_ok ? "true" : "false");
+	printf("{\"encodeGBps\":%.3f,\"decodeGBps\":%.3f,\"encodeGBpsBest\":%.3f,\"decodeGBpsBest\":%.3f,"
+	       "\"parityFnv1a64\":\"%016llx\",\"decodeOk\":%s}\n",
+	       encode_gbps, decode_gbps, encode_best, decode_best, (unsigned long long)parity_hash, decode_ok ? "true" : "false");
 	return decode_ok ? 0 : 1;
 }
