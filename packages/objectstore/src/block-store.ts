@@ -58,6 +58,11 @@ export const groupDataBytesMax = 256 * 1024 * 1024;
 const yieldEveryBytes = 16 * 1024 * 1024;
 /** Reads at least this large are pipelined: thread-pool reads of chunks overlap checksumming. */
 export const pipelinedReadBytesMin = 1024 * 1024;
+/**
+ * An object whose physical runs average fewer units than this (copy-on-write overwrites scatter
+ * units) is read with synchronous preads: a thread-pool hop per 32 KiB costs more than it hides.
+ */
+const pipelinedRunUnitsMin = 8;
 /** Chunk of a pipelined read, and how many chunks are in flight. */
 const readChunkUnits = 16;
 const readChunksInFlightMax = 4;
@@ -318,7 +323,7 @@ export class BlockStore extends ObjectStoreBase implements CommittedView {
       const lastUnit = Math.floor((endBytes - 1) / unitSizeBytes);
       const buf = Buffer.allocUnsafe((lastUnit - firstUnit + 1) * unitSizeBytes);
       const from = offsetBytes - firstUnit * unitSizeBytes;
-      if (buf.length < pipelinedReadBytesMin || attempt >= readRetriesMax) {
+      if (buf.length < pipelinedReadBytesMin || attempt >= readRetriesMax || fragmented(onode, firstUnit, lastUnit)) {
         this.readUnitsVerified(cid, oid, onode, firstUnit, lastUnit, buf);
         return buf.subarray(from, from + (endBytes - offsetBytes));
       }
@@ -654,4 +659,17 @@ function txnDataBytes(txn: Transaction): number {
   let n = 0;
   for (const op of txn.ops) if (op.op === 'write') n += op.data.length;
   return n;
+}
+
+/** True if units first..last of the object lie in short physical runs (see pipelinedRunUnitsMin). */
+function fragmented(onode: Onode, firstUnit: number, lastUnit: number): boolean {
+  let runs = 0;
+  let units = 0;
+  for (let lu = firstUnit; lu <= lastUnit; lu++) {
+    const phys = onode.units[lu]!;
+    if (phys === HOLE) continue;
+    units++;
+    if (lu === firstUnit || onode.units[lu - 1] !== phys - 1) runs++;
+  }
+  return runs > 0 && units / runs < pipelinedRunUnitsMin;
 }
