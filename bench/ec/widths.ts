@@ -4,7 +4,7 @@
  * outputs. Runs an all-multiply plan (k inputs, N outputs, plus the XOR output) in place in kernel
  * memory and prints GB/s of input per width (fastest of 9 rounds), then the best width per N.
  *
- *   node --import tsx bench/ec/widths.ts [--k 8] [--chunk-kib 256] [--relaxed]
+ *   node --import tsx bench/ec/widths.ts [--k 8] [--chunk-kib 64] [--relaxed] [--candidates 1,2,4]
  * (build first: ./node_modules/.bin/tsc -b packages/ec)
  */
 import { Matrix, createWasmKernel, makePlan, type RunArgs } from '@nacre/ec';
@@ -16,9 +16,10 @@ const arg = (name: string, fallback: number): number => {
   return i >= 0 ? Number(argv[i + 1]) : fallback;
 };
 const k = arg('k', 8);
-const chunkBytes = arg('chunk-kib', 256) * 1024;
+const chunkBytes = arg('chunk-kib', 64) * 1024; // cache-resident: measures the loop, not memory
 const relaxed = argv.includes('--relaxed');
-const candidates = [1, 2, 4];
+const candidatesIndex = argv.indexOf('--candidates');
+const candidates = candidatesIndex >= 0 ? argv[candidatesIndex + 1]!.split(',').map(Number) : [1, 2, 4];
 const rng = new Prng(1);
 
 function measure(widths: number[], n: number): number {

@@ -1,6 +1,6 @@
 /**
  * Code generator for the WebAssembly SIMD kernel: one function per (number of general outputs N,
- * set/update mode), each executing a Plan (plan.ts) over `len` bytes. The technique is the split-
+ * set/update mode), each executing a Plan (plan.ts) over `lenBytes` bytes. The technique is the split-
  * nibble table lookup: for a coefficient c, c·x = lo_c[x & 15] ⊕ hi_c[x >> 4], and i8x16.swizzle
  * (x86 pshufb, ARM tbl) looks up 16 bytes at once in a 16-entry table held in a vector register.
  *
@@ -17,12 +17,12 @@
  * chosen per N to avoid spills; see WIDTH_BY_GENERAL_OUTPUTS).
  *
  * Memory interface (all addresses absolute in the kernel's memory):
- *   params (nIn, len, desc, io)
+ *   params (nIn, lenBytes, desc, io)
  *   io:   +0  N general output pointers (i32), +32 XOR output pointer or 0, +36 chain mask,
  *         +64 input pointers (2 per input in update mode: before, after)
  *   desc: nIn records of DESCRIPTOR_HEADER_BYTES + 32·N bytes: kind (i32) then, for each j,
  *         the 16-byte low-nibble and 16-byte high-nibble tables of coefficient (j, i)
- * `len` must be a multiple of stepBytes(N); the caller does the remainder in JavaScript.
+ * `lenBytes` must be a multiple of stepBytes(N); the caller does the remainder in JavaScript.
  */
 import { FunctionBuilder, ValType, emitModule, type ModuleFunction } from './wasm-emit.js';
 import { KIND_MULTIPLY, KIND_XOR_ACC, PLAN_GENERAL_OUTPUTS_MAX, PLAN_INPUTS_MAX } from './plan.js';
@@ -36,12 +36,13 @@ export const IO_BYTES = IO_INPUTS_OFFSET + 2 * 4 * PLAN_INPUTS_MAX;
 export const DESCRIPTOR_HEADER_BYTES = 16;
 
 /**
- * Vectors (16 bytes each) processed per input per step, by number of general outputs. Wider steps
- * amortise the per-input loop overhead; narrower ones keep accumulators in the 15 vector registers
- * V8 allocates on x64 (N·W accumulators + W XOR accumulators + 2·W nibble vectors + tables).
- * Measured with bench/ec (see README).
+ * Vectors (16 bytes each) processed per input per step, by number of general outputs N. Wider
+ * steps amortise the per-input loop overhead (pointer and kind loads, two branches); narrower ones
+ * keep the N·W + W accumulators in the 15 vector registers V8 allocates on x64. Measured with
+ * bench/ec/widths.ts (k = 4 and 8, cache-resident chunks, 2-vCPU Xeon VM): 4 wins or ties
+ * everywhere except N = 3 and 5, where 2 is ahead by 2–10 %; 8 loses to 4 even for N = 0.
  */
-export const WIDTH_BY_GENERAL_OUTPUTS: readonly number[] = [4, 2, 2, 1, 1, 1, 1, 1, 1];
+export const WIDTH_BY_GENERAL_OUTPUTS: readonly number[] = [4, 4, 4, 2, 4, 2, 4, 4, 4];
 
 export function descriptorRecordBytes(generalCount: number): number {
   return DESCRIPTOR_HEADER_BYTES + 32 * generalCount;
@@ -89,7 +90,7 @@ const ZERO16 = new Array<number>(16).fill(0);
 function emitPlanFunction(shape: FunctionShape): FunctionBuilder {
   const { generalCount: N, width: W, update } = shape;
   const f = new FunctionBuilder([ValType.I32, ValType.I32, ValType.I32, ValType.I32]);
-  const [nIn, len, desc, io] = [0, 1, 2, 3];
+  const [nIn, lenBytes, desc, io] = [0, 1, 2, 3];
   const L = {
     pos: f.local(ValType.I32), i: f.local(ValType.I32), d: f.local(ValType.I32), a: f.local(ValType.I32),
     kind: f.local(ValType.I32), xorOut: f.local(ValType.I32), chain: f.local(ValType.I32),
@@ -110,7 +111,7 @@ function emitPlanFunction(shape: FunctionShape): FunctionBuilder {
   f.i32Const(0).set(L.pos);
   f.block((done) => {
     f.loop((step) => {
-      f.get(L.pos).get(len).i32GeU().brIf(done);
+      f.get(L.pos).get(lenBytes).i32GeU().brIf(done);
       emitInitAccumulators(f, shape, L);
       f.get(desc).set(L.d).get(io).i32Const(IO_INPUTS_OFFSET).i32Add().set(L.a).get(nIn).set(L.i);
       f.loop((nextInput) => {
