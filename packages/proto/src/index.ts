@@ -22,3 +22,4 @@ export * from './codec.js';
 export * from './frame.js';
 export * from './msgr-messages.js';
 export * from './mon-messages.js';
+export * from './osd-messages.js';
