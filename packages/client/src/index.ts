@@ -1,0 +1,2 @@
+/** @nacre/client — the librados-like client library. */
+export {};

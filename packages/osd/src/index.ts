@@ -1,0 +1,2 @@
+/** @nacre/osd — the OSD daemon. */
+export {};
