@@ -99,7 +99,11 @@ function checkBucket(map: CrushMap, b: Bucket): void {
     check(item >= 0 || w <= CRUSH_MAX_BUCKET_WEIGHT, `${where}: bucket weight of item ${item} is above the limit of 65535`);
   });
   check(sum <= LIMITS.u32Max, `${where}: weights overflow 32 bits`);
-  if (b.alg === 'uniform') check(b.itemWeights.every((w) => w === b.itemWeights[0]), `${where}: uniform bucket items must all weigh the same`);
+  if (b.alg === 'uniform') {
+    check(b.itemWeights.every((w) => w === b.itemWeights[0]), `${where}: uniform bucket items must all weigh the same`);
+    // Ceph cannot build a uniform bucket of weight-0 items (its shadow clones are the exception).
+    check(b.shadowOf !== undefined || b.items.length === 0 || b.itemWeights[0] !== 0, `${where}: a uniform bucket's items cannot weigh 0`);
+  }
   if (!b.shadowOf) checkClassIds(map, b, where);
 }
 
@@ -198,6 +202,7 @@ function checkChooseArgs(map: CrushMap): void {
       const where = `choose_args ${index} bucket ${a.bucketId}`;
       const b = map.buckets.get(a.bucketId);
       check(b !== undefined, `${where}: unknown bucket`);
+      check(b.alg === 'straw2', `${where}: choose_args only apply to straw2 buckets`);
       check(!seen.has(a.bucketId), `${where}: duplicate entry`);
       seen.add(a.bucketId);
       for (const row of a.weightSet ?? []) {

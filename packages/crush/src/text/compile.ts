@@ -8,8 +8,8 @@
  *   pair i < j of buckets in file order where i lists j as an item, the parse-tree nodes at i's
  *   and j's *original* positions are swapped); an item must then be defined before the bucket
  *   that lists it.
- * - A bucket without `id` gets the highest id ≤ -1 not used by a defined bucket or by the first
- *   `id` line of any bucket in the file.
+ * - A bucket without `id` gets the highest id ≤ -1 not used by a defined bucket or by any `id`
+ *   line (shadow ids included) of any bucket in the file.
  * - Item weight: explicit → `(unsigned)(strtof(w) * 0x10000)`; otherwise a device weighs 1.0 and
  *   a bucket its summed weight. Explicit device weights above 100.0 and bucket weights above
  *   65535.0 are errors; so is a bucket weight sum that overflows 32 bits.
@@ -19,7 +19,8 @@
  *   lines); when the first rule is reached the shadow trees are built (map/shadow-trees.ts) with
  *   the declared shadow ids. A map without rules has no shadow trees (crushtool never builds
  *   them then), and its `id N class C` lines are dropped.
- * - choose_args entries may name any existing bucket, shadow buckets included.
+ * - choose_args entries may name any existing bucket, shadow buckets included; entries for buckets
+ *   that are not straw2 are checked but dropped (Ceph's compiled map does not keep them).
  *
  * Stricter than crushtool (it would silently build a broken map): duplicate device ids, type
  * ids/names, items within one bucket, `id` lines or choose_args entries; unknown hash values;
@@ -101,7 +102,7 @@ class Compiler {
   run(nodes: readonly TopNode[]): CrushMap {
     const ordered = reorderBuckets(nodes);
     for (const n of ordered) if (n.kind === 'bucket') this.bucketNamesInFile.add(n.name.text);
-    for (const n of ordered) if (n.kind === 'bucket' && n.ids.length > 0) this.usedIds.add(Number(n.ids[0]!.id.text));
+    for (const n of ordered) if (n.kind === 'bucket') for (const line of n.ids) this.usedIds.add(Number(line.id.text));
     for (const n of ordered) {
       switch (n.kind) {
         case 'tunable': this.tunable(n); break;
@@ -230,6 +231,10 @@ class Compiler {
       if (sum + weight > LIMITS.u32Max) fail(it.weight ?? it.name, `weight of bucket '${n.name.text}' overflows 32 bits; lower the item weights`);
       sum += weight;
     }
+    // Ceph's builder cannot make a uniform bucket whose (single) item weight is 0; crushtool aborts.
+    if (alg === 'uniform' && n.items.length > 0 && uniformWeight === 0) {
+      fail(n.items[0]!.weight ?? n.items[0]!.name, `uniform bucket '${n.name.text}' has items of weight 0, which Ceph cannot build (crushtool aborts)`);
+    }
     return { items, itemWeights };
   }
 
@@ -343,7 +348,8 @@ class Compiler {
         if (a.ids.values.length !== b.items.length) fail(a.ids.values[0] ?? a.ids.keyword, `bucket ${bucketId} needs exactly ${b.items.length} ids but got ${a.ids.values.length}`);
         if (a.ids.values.length > 0) arg.ids = a.ids.values.map((t) => intIn(t, LIMITS.int32Min, LIMITS.int32Max, 'id'));
       }
-      if (arg.weightSet || arg.ids) args.push(arg);
+      // The compiled map keeps choose_args only for straw2 buckets (the only ones that use them).
+      if ((arg.weightSet || arg.ids) && b.alg === 'straw2') args.push(arg);
     }
     args.sort((x, y) => y.bucketId - x.bucketId);
     this.map.chooseArgs.set(index, args);
