@@ -7,6 +7,9 @@
  * 0, 3 and both parities), in GB/s of object data (4 MiB per operation, 1 GB = 1e9 bytes), with
  *   zero-copy  chunks allocated in the kernel's WebAssembly memory (allocStripe), encoded and
  *              rebuilt in place — the path the OSD is meant to use;
+ *   copy-in    the object (for decode: the surviving shards) arrives in ordinary Buffers and is
+ *              copied once into a stripe, then coded in place; outputs are used from the stripe
+ *              (the realistic OSD path: splitting an object into chunks is a copy anyway);
  *   copying    ordinary Buffers in and out: every byte staged into WebAssembly memory and the
  *              results copied back (encode(data, parityInto) / reconstruct(..., into)).
  * When Debian's libisal-dev is installed, bench/ec/isal_bench.c is compiled and run on the same
@@ -36,7 +39,7 @@ const ROUND_MS = quick ? 40 : 120;
 
 interface Result {
   kernel: KernelName;
-  buffers: 'zero-copy' | 'copying';
+  buffers: 'zero-copy' | 'copy-in' | 'copying';
   planner: PlannerMode;
   /** Medians over the rounds. */
   encodeGBps: number;
@@ -111,6 +114,36 @@ function measureZeroCopy(kernel: KernelName, planner: PlannerMode, data: Uint8Ar
   rs.reconstructInPlace(stripe.chunks, LOST);
   if (!stripe.chunks.every((c, i) => same(c, reference[i]!))) throw new Error(`${kernel}: decode mismatch`);
   const r = result(kernel, 'zero-copy', planner, () => rs.encodeStripe(stripe), () => rs.reconstructInPlace(stripe.chunks, LOST));
+  stripe.release();
+  rs.dispose();
+  return r;
+}
+
+/**
+ * The OSD's realistic path: the object (or the surviving shards) arrives in ordinary Buffers and
+ * is copied once into a stripe in kernel memory — a copy the EC layout needs anyway, since the
+ * object is split into chunks — then encoded or rebuilt in place; the outputs are sent straight
+ * from kernel memory (a socket or file write takes any Uint8Array), so nothing is copied out.
+ */
+function measureCopyIn(kernel: KernelName, data: Uint8Array[]): Result {
+  const rs = new ReedSolomon({ k: K, m: M, kernel });
+  const stripe = rs.allocStripe(CHUNK_BYTES);
+  if (!stripe.zeroCopy) throw new Error('stripe did not fit in kernel memory');
+  const object = Buffer.concat(data); // one 4 MiB object, as a client message delivers it
+  const incoming = [...data, ...rs.encode(data)].map((c) => Buffer.from(c)); // shards from peers
+  const survivors = incoming.map((_, i) => i).filter((i) => !LOST.includes(i)).slice(0, K);
+  const encode = (): void => {
+    for (let i = 0; i < K; i++) stripe.data[i]!.set(object.subarray(i * CHUNK_BYTES, (i + 1) * CHUNK_BYTES));
+    rs.encodeStripe(stripe);
+  };
+  const decode = (): void => {
+    for (const i of survivors) stripe.chunks[i]!.set(incoming[i]!);
+    rs.reconstructInPlace(stripe.chunks, LOST);
+  };
+  encode();
+  decode();
+  if (!stripe.chunks.every((c, i) => same(c, incoming[i]!))) throw new Error(`${kernel}: copy-in mismatch`);
+  const r = result(kernel, 'copy-in', 'xor-shortcuts', encode, decode);
   stripe.release();
   rs.dispose();
   return r;
@@ -216,6 +249,7 @@ function measureKernels(kernels: readonly KernelName[], data: Uint8Array[]): Res
     if (kernel !== 'js') {
       results.push(measureZeroCopy(kernel, 'xor-shortcuts', data));
       results.push(measureZeroCopy(kernel, 'plain', data));
+      results.push(measureCopyIn(kernel, data));
     }
     results.push(measureCopying(kernel, data));
   }
