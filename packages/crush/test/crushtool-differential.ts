@@ -13,14 +13,18 @@
  * included). Prints the first disagreement with its input and exits non-zero.
  */
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { CrushParseError, bucketWeight, parseCrushText, printCrushText, type CrushMap } from '@nacre/crush';
 import { Prng } from '@nacre/util';
 
-const count = Number(process.argv[2] ?? 500);
-const seed = Number(process.argv[3] ?? Date.now() % 1e9);
+// `… fixtures N SEED OUT.json [EXTRA.txt …]` writes crushtool's results for N generated maps plus
+// the given hand-written ones (test/fixtures/crushtool-cases.json) instead of comparing.
+const fixtureMode = process.argv[2] === 'fixtures';
+const args = fixtureMode ? process.argv.slice(3) : process.argv.slice(2);
+const count = Number(args[0] ?? 500);
+const seed = Number(args[1] ?? Date.now() % 1e9);
 console.log(`seed ${seed}, ${count} maps`);
 const rng = new Prng(seed);
 const pick = <T>(xs: readonly T[]): T => xs[rng.nextU32() % xs.length]!;
@@ -151,6 +155,22 @@ function ours(map: CrushMap): DumpBucket[] {
     id: b.id, name: b.name, type_id: b.type, weight: bucketWeight(b), alg: b.alg,
     items: b.items.map((id, i) => ({ id, weight: b.itemWeights[i]! })),
   }));
+}
+
+if (fixtureMode) {
+  const out = args[2]!;
+  const extra = args.slice(3).map((f) => ({ name: basename(f, '.txt'), input: readFileSync(f, 'utf8') }));
+  const generated = Array.from({ length: count }, (_, i) => ({ name: `generated-${seed}-${i}`, input: generate() }));
+  const version = `ceph-base ${execFileSync('dpkg-query', ['-W', '-f', '${Version}', 'ceph-base'], { encoding: 'utf8' }).trim()}`;
+  const cases = [...extra, ...generated].map(({ name, input }) => {
+    const r = crushtool(input);
+    if (!r.ok) return { name, input, accepted: false };
+    const buckets = r.buckets.map((b) => ({ id: b.id, name: b.name, weight: b.weight >>> 0, items: b.items.map((i) => [i.id, i.weight >>> 0]) }));
+    return { name, input, accepted: true, decompiled: r.decompiled, buckets, steps: r.steps };
+  });
+  writeFileSync(out, JSON.stringify({ format: 'nacre/crushtool-cases/v1', producedBy: `crushtool -c / -d / --dump (${version})`, cases }, null, 1) + '\n');
+  console.log(`wrote ${cases.length} cases to ${out}`);
+  process.exit(0);
 }
 
 let agreeOk = 0;
