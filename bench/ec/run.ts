@@ -7,9 +7,9 @@
  * 0, 3 and both parities), in GB/s of object data (4 MiB per operation, 1 GB = 1e9 bytes), with
  *   zero-copy  chunks allocated in the kernel's WebAssembly memory (allocStripe), encoded and
  *              rebuilt in place — the path the OSD is meant to use;
- *   copy-in    the object (for decode: the surviving shards) arrives in ordinary Buffers and is
- *              copied once into a stripe, then coded in place; outputs are used from the stripe
- *              (the realistic OSD path: splitting an object into chunks is a copy anyway);
+ *   copy-in    inputs in ordinary Buffers (the object from a client message; shards from peers),
+ *              staged into WebAssembly memory block by block; outputs written in place into a
+ *              stripe in kernel memory and sent from there — nothing copied out;
  *   copying    ordinary Buffers in and out: every byte staged into WebAssembly memory and the
  *              results copied back (encode(data, parityInto) / reconstruct(..., into)).
  * When Debian's libisal-dev is installed, bench/ec/isal_bench.c is compiled and run on the same
@@ -120,29 +120,26 @@ function measureZeroCopy(kernel: KernelName, planner: PlannerMode, data: Uint8Ar
 }
 
 /**
- * The OSD's realistic path: the object (or the surviving shards) arrives in ordinary Buffers and
- * is copied once into a stripe in kernel memory — a copy the EC layout needs anyway, since the
- * object is split into chunks — then encoded or rebuilt in place; the outputs are sent straight
- * from kernel memory (a socket or file write takes any Uint8Array), so nothing is copied out.
+ * The OSD's realistic path: the object (for decode: the surviving shards) arrives in ordinary
+ * Buffers — a client message, replies from peers — and the outputs go to a stripe in kernel memory,
+ * from which they are sent (a socket or file write takes any Uint8Array). The codec stages the
+ * inputs block by block while it computes; nothing is copied out.
  */
 function measureCopyIn(kernel: KernelName, data: Uint8Array[]): Result {
   const rs = new ReedSolomon({ k: K, m: M, kernel });
   const stripe = rs.allocStripe(CHUNK_BYTES);
   if (!stripe.zeroCopy) throw new Error('stripe did not fit in kernel memory');
   const object = Buffer.concat(data); // one 4 MiB object, as a client message delivers it
+  const objectChunks = data.map((_, i) => object.subarray(i * CHUNK_BYTES, (i + 1) * CHUNK_BYTES));
   const incoming = [...data, ...rs.encode(data)].map((c) => Buffer.from(c)); // shards from peers
-  const survivors = incoming.map((_, i) => i).filter((i) => !LOST.includes(i)).slice(0, K);
-  const encode = (): void => {
-    for (let i = 0; i < K; i++) stripe.data[i]!.set(object.subarray(i * CHUNK_BYTES, (i + 1) * CHUNK_BYTES));
-    rs.encodeStripe(stripe);
-  };
-  const decode = (): void => {
-    for (const i of survivors) stripe.chunks[i]!.set(incoming[i]!);
-    rs.reconstructInPlace(stripe.chunks, LOST);
-  };
+  const survivors = incoming.map((c, i) => (LOST.includes(i) ? null : c));
+  const rebuilt = LOST.map((i) => stripe.chunks[i]!);
+  const encode = (): void => { rs.encode(objectChunks, stripe.parity); };
+  const decode = (): void => { rs.reconstruct(survivors, LOST, rebuilt); };
   encode();
   decode();
-  if (!stripe.chunks.every((c, i) => same(c, incoming[i]!))) throw new Error(`${kernel}: copy-in mismatch`);
+  if (!stripe.parity.every((c, i) => same(c, incoming[K + i]!))) throw new Error(`${kernel}: copy-in encode mismatch`);
+  if (!LOST.every((i) => same(stripe.chunks[i]!, incoming[i]!))) throw new Error(`${kernel}: copy-in decode mismatch`);
   const r = result(kernel, 'copy-in', 'xor-shortcuts', encode, decode);
   stripe.release();
   rs.dispose();

@@ -38,7 +38,8 @@ export type { ChunkPlan, PlannerMode } from './planner.js';
 export type { Kernel, KernelName, PreparedPlan, RunArgs } from './kernel.js';
 export { createJsKernel, runPlanJs } from './kernel-js.js';
 export {
-  createWasmKernel, wasmKernelSupported, WASM_MEMORY_BYTES_DEFAULT, WASM_MEMORY_BYTES_MAX, STAGE_BLOCK_BYTES_DEFAULT,
+  createWasmKernel, wasmKernelSupported, WASM_MEMORY_BYTES_DEFAULT, WASM_MEMORY_BYTES_MAX, STAGE_BLOCK_BYTES_MAX,
+  STAGE_AREA_BYTES_DEFAULT,
 } from './kernel-wasm.js';
 export type { WasmKernel, WasmKernelOptions } from './kernel-wasm.js';
 export { kernelAvailable, sharedKernel, bestKernelName, resolveKernel } from './kernels.js';

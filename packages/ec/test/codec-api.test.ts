@@ -172,6 +172,10 @@ t.test('kernel selection', async (t) => {
   t.equal(rs.stats().kernel, bestKernelName());
   t.ok(kernelAvailable('js'));
   t.ok(kernelAvailable('wasm-simd'), 'Node 20 runs WebAssembly SIMD');
+  t.throws(() => createWasmKernel({ memoryBytes: 100_000 }), { code: 'EINVAL' }, 'not whole pages');
+  t.throws(() => createWasmKernel({ memoryBytes: 2 << 30 }), { code: 'EINVAL' }, 'over the maximum');
+  t.throws(() => createWasmKernel({ memoryBytes: 1 << 20, stageAreaBytes: 1 << 20 }), { code: 'EINVAL' }, 'staging area too large');
+  t.throws(() => createWasmKernel({ stageAreaBytes: 64 }), { code: 'EINVAL' }, 'staging area too small');
   if (!kernelAvailable('wasm-relaxed-simd')) {
     t.throws(() => new ReedSolomon({ k: 4, m: 2, kernel: 'wasm-relaxed-simd' }), { code: 'ENOTSUP' });
   }

@@ -30,7 +30,7 @@ t.test('wasm-simd ≡ js on random plans', async (t) => {
 });
 
 t.test('a kernel whose arena cannot hold a plan falls back to JavaScript for it', async (t) => {
-  const tiny = createWasmKernel({ memoryBytes: 2 << 20, stageBlockBytes: 64 * 400 });
+  const tiny = createWasmKernel({ memoryBytes: 1 << 20, stageAreaBytes: 64 * 1024 });
   while (tiny.alloc(4096) !== null) { /* exhaust the arena */ }
   while (tiny.alloc(1) !== null) { /* down to the last cache line */ }
   const rng = new Prng(seed);
