@@ -13,16 +13,20 @@
  * included). Prints the first disagreement with its input and exits non-zero.
  */
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { basename, join } from 'node:path';
-import { CrushParseError, bucketWeight, parseCrushText, printCrushText, type CrushMap } from '@nacre/crush';
+import { basename, dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import {
+  CrushParseError, addBucket, addDevice, bucketWeight, parseCrushText, printCrushText, removeItem, setItemWeight, weightFromFloat,
+  type CrushMap,
+} from '@nacre/crush';
 import { Prng } from '@nacre/util';
 
 // `… fixtures N SEED OUT.json [EXTRA.txt …]` writes crushtool's results for N generated maps plus
 // the given hand-written ones (test/fixtures/crushtool-cases.json) instead of comparing.
 const fixtureMode = process.argv[2] === 'fixtures';
-const args = fixtureMode ? process.argv.slice(3) : process.argv.slice(2);
+const args = fixtureMode || process.argv[2] === 'edits' ? process.argv.slice(3) : process.argv.slice(2);
 const count = Number(args[0] ?? 500);
 const seed = Number(args[1] ?? Date.now() % 1e9);
 console.log(`seed ${seed}, ${count} maps`);
@@ -155,6 +159,80 @@ function ours(map: CrushMap): DumpBucket[] {
     id: b.id, name: b.name, type_id: b.type, weight: bucketWeight(b), alg: b.alg,
     items: b.items.map((id, i) => ({ id, weight: b.itemWeights[i]! })),
   }));
+}
+
+// `… edits N SEED`: apply random edits to the vector maps with crushtool (--add-item,
+// --add-bucket, --reweight-item, --remove-item) and with Nacre's edit helpers; compare the results.
+if (process.argv[2] === 'edits') {
+  const vectors = process.env['NACRE_VECTORS'] ?? join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..', '..', 'shared', 'vectors', 'ceph-placement');
+  // Ceph's weight-set updates on edits are not reproduced (see edit.ts): maps without choose_args.
+  const mapNames = readdirSync(join(vectors, 'maps')).filter((f) => f.endsWith('.bin') && !f.includes('choose-args'));
+  let compared = 0;
+  for (let n = 0; n < count; n++) {
+    const mapFile = join(vectors, 'maps', pick(mapNames));
+    let map = parseCrushText(execFileSync('crushtool', ['-d', mapFile], { encoding: 'utf8' }));
+    let bin = mapFile;
+    for (let step = 0; step < 3; step++) {
+      const hosts = [...map.buckets.values()].filter((b) => !b.shadowOf && map.types.get(b.type)?.name === 'host');
+      const roots = [...map.buckets.values()].filter((b) => !b.shadowOf && map.types.get(b.type)?.name === 'root');
+      const devices = [...map.devices.values()];
+      const next = join(dir, `edit-${step}.bin`);
+      const kind = pick(['add', 'reweight', 'remove', 'bucket']);
+      let args: string[];
+      let edited: CrushMap;
+      try {
+        if (kind === 'add' && hosts.length > 0) {
+          const id = Math.max(-1, ...devices.map((d) => d.id)) + 1 + int(0, 2);
+          const w = pick([0.5, 1, 2.5, 0.3]);
+          const host = pick(hosts);
+          args = ['--add-item', String(id), String(w), `osd.${id}`, '--loc', 'host', host.name];
+          if (host.alg === 'uniform') continue;
+          edited = addDevice(map, { id, weight: weightFromFloat(w), parent: host.name });
+        } else if (kind === 'reweight' && devices.length > 0) {
+          const d = pick(devices);
+          const w = pick([0, 0.5, 1, 3.25, 0.3]);
+          args = ['--reweight-item', d.name, String(w)];
+          if ([...map.buckets.values()].some((b) => b.alg === 'uniform' && b.items.includes(d.id))) continue;
+          edited = setItemWeight(map, d.name, weightFromFloat(w));
+        } else if (kind === 'remove' && devices.length > 1) {
+          const d = pick(devices);
+          args = ['--remove-item', d.name];
+          edited = removeItem(map, d.name);
+        } else if (kind === 'bucket' && roots.length > 0) {
+          const name = `newhost${step}`;
+          const root = pick(roots);
+          args = ['--add-bucket', name, 'host', '--loc', 'root', root.name];
+          edited = addBucket(map, { name, type: 'host', parent: root.name });
+        } else {
+          continue;
+        }
+      } catch (e) {
+        console.log(`skip ${kind}: ${(e as Error).message}`);
+        continue;
+      }
+      try {
+        execFileSync('crushtool', ['-i', bin, ...args, '-o', next], { stdio: 'pipe' });
+      } catch (e) {
+        const why = String((e as { stderr?: Buffer }).stderr ?? e).split('\n')[0];
+        console.log(`crushtool failed on ${args.join(' ')} (${why}); Nacre gave a result — skipping this map`);
+        break;
+      }
+      const want = execFileSync('crushtool', ['-d', next], { encoding: 'utf8' });
+      const got = printCrushText(edited);
+      if (got !== want) {
+        const a = want.split('\n');
+        const b = got.split('\n');
+        const i = a.findIndex((l, k) => l !== b[k]);
+        console.log(`EDIT DISAGREEMENT on ${mapFile} after crushtool ${args.join(' ')}:\n crushtool: ${JSON.stringify(a.slice(i - 3, i + 4))}\n nacre:     ${JSON.stringify(b.slice(i - 3, i + 4))}`);
+        process.exit(1);
+      }
+      compared++;
+      map = edited;
+      bin = next;
+    }
+  }
+  console.log(`edits agree: ${compared}`);
+  process.exit(0);
 }
 
 if (fixtureMode) {

@@ -13,15 +13,19 @@
  * - Structural edits (add, remove) rebuild the shadow trees like rebuild_roots_with_classes (same
  *   shadow ids kept, new shadows get fresh ids, dead classes dropped); a reweight only changes
  *   weights, so it updates shadow buckets in place, as Ceph's adjust_item_weight does.
- * - choose_args: an added item gets its CRUSH weight in every weight_set row of its parent (and its
- *   own id in `ids`), a removed item's column is dropped, a reweighted device's column is set in
- *   every row (osd_crush_update_weight_set, on by default); afterwards every bucket's weight_set
- *   column in its parents is set to the bucket's row sums, bottom up ("so they continue to sum").
- * - Removing a bucket requires it to be empty and not taken by a rule (directly or through one of
- *   its shadow buckets), as Ceph requires.
+ * - Checked against crushtool's --add-item / --add-bucket / --reweight-item / --remove-item on the
+ *   vector maps without choose_args (crushtool-differential.ts `edits`).
+ *
+ * Not reproduced: Ceph's updates of choose_args weight sets on these edits (a reweight there even
+ * creates weight sets for buckets that had none). Here weight sets only stay aligned with the
+ * items — an added item gets its CRUSH weight in every row of its parent's weight set (and its id
+ * in `ids`), a removed item's column is dropped — and otherwise keep their values.
+ * - Removing an item first weighs it down to 0 where it is listed (so in a uniform bucket all the
+ *   remaining items end up at weight 0, as in Ceph); a tree bucket keeps a hole (see unlinkFromTree). Removing a bucket requires it to be empty and
+ *   not taken by a rule (directly or through one of its shadow buckets), as Ceph requires.
  */
 import {
-  CrushError, StepOp, cloneMap, type Bucket, type BucketAlg, type CrushMap,
+  BUCKET_ALG_ID, CrushError, StepOp, cloneMap, type Bucket, type BucketAlg, type CrushMap,
 } from '../model.js';
 import { sortMapInPlace } from './canonical-order.js';
 import { LIMITS } from './limits.js';
@@ -48,7 +52,7 @@ export interface AddBucketOptions {
   type: string | number;
   /** Bucket to link the new (empty, weight 0) bucket under; default: none (a new root). */
   parent?: string;
-  /** Default 'straw2' (Nacre's default for new buckets). */
+  /** Default: Ceph's default — the first of straw2, straw, tree, list, uniform that the map's allowed_bucket_algs allows. */
   alg?: BucketAlg;
 }
 
@@ -75,7 +79,8 @@ export function addBucket(map: CrushMap, opts: AddBucketOptions): CrushMap {
   const id = opts.id ?? firstFreeBucketId(out);
   if (out.buckets.has(id)) throw new CrushError(`bucket id ${id} is already used by '${out.buckets.get(id)!.name}'`);
   if (findByName(out, opts.name) !== undefined) throw new CrushError(`name '${opts.name}' is already used`);
-  out.buckets.set(id, { id, name: opts.name, type, alg: opts.alg ?? 'straw2', hash: 0, items: [], itemWeights: [], classIds: new Map() });
+  const alg = opts.alg ?? defaultBucketAlg(out);
+  out.buckets.set(id, { id, name: opts.name, type, alg, hash: 0, items: [], itemWeights: [], classIds: new Map() });
   if (opts.parent !== undefined) appendItem(out, realBucket(out, opts.parent), id, 0);
   return finishStructural(out);
 }
@@ -93,10 +98,8 @@ export function setItemWeight(map: CrushMap, item: ItemRef, weight: number): Cru
   if (parents.length === 0) throw new CrushError(`item ${describeItem(out, id)} is in no bucket`);
   for (const p of parents) {
     setWeightIn(p, id, weight);
-    if (id >= 0) setWeightSetColumn(out, p, id, weight);
     propagate(out, p.id, true);
   }
-  resumWeightSets(out);
   validateCrushMap(out);
   return out;
 }
@@ -115,14 +118,10 @@ export function removeItem(map: CrushMap, item: ItemRef): CrushMap {
     }
   }
   for (const p of [...out.buckets.values()].filter((b) => !b.shadowOf && b.items.includes(id))) {
-    const i = p.items.indexOf(id);
-    p.items.splice(i, 1);
-    p.itemWeights.splice(i, 1);
-    for (const args of out.chooseArgs.values()) {
-      const a = args.find((x) => x.bucketId === p.id);
-      a?.weightSet?.forEach((row) => row.splice(i, 1));
-      a?.ids?.splice(i, 1);
-    }
+    // Ceph weighs the item down to 0 before unlinking it; in a uniform bucket that zeroes every item.
+    setWeightIn(p, id, 0);
+    if (p.alg === 'tree') unlinkFromTree(out, p, id);
+    else unlinkAt(out, p, p.items.indexOf(id));
     propagate(out, p.id, false);
   }
   if (id >= 0) {
@@ -134,8 +133,30 @@ export function removeItem(map: CrushMap, item: ItemRef): CrushMap {
   return finishStructural(out);
 }
 
+/** Removes position `i` from a bucket and from its choose_args columns. */
+function unlinkAt(map: CrushMap, b: Bucket, i: number): void {
+  b.items.splice(i, 1);
+  b.itemWeights.splice(i, 1);
+  for (const args of map.chooseArgs.values()) {
+    const a = args.find((x) => x.bucketId === b.id);
+    a?.weightSet?.forEach((row) => row.splice(i, 1));
+    a?.ids?.splice(i, 1);
+  }
+}
+
+/**
+ * Ceph's tree buckets keep their leaf positions (they decide the hashing path): the removed item
+ * leaves a hole — item 0 with weight 0 — and only trailing zero-weight leaves are cut off (any
+ * zero-weight item at the end goes too, as in Ceph).
+ */
+function unlinkFromTree(map: CrushMap, b: Bucket, id: number): void {
+  const i = b.items.indexOf(id);
+  b.items[i] = 0;
+  b.itemWeights[i] = 0;
+  while (b.items.length > 0 && b.itemWeights[b.items.length - 1] === 0) unlinkAt(map, b, b.items.length - 1);
+}
+
 function finishStructural(map: CrushMap): CrushMap {
-  resumWeightSets(map);
   const rebuilt = rebuildShadowTrees(map);
   sortMapInPlace(rebuilt);
   validateCrushMap(rebuilt);
@@ -179,56 +200,12 @@ function setWeightIn(b: Bucket, item: number, weight: number): void {
   else b.itemWeights[b.items.indexOf(item)] = weight;
 }
 
-function setWeightSetColumn(map: CrushMap, b: Bucket, item: number, weight: number): void {
-  const i = b.items.indexOf(item);
-  for (const args of map.chooseArgs.values()) {
-    args.find((x) => x.bucketId === b.id)?.weightSet?.forEach((row) => { row[i] = weight; });
-  }
-}
+const ALG_PREFERENCE: readonly BucketAlg[] = ['straw2', 'straw', 'tree', 'list', 'uniform'];
 
-/** Every bucket's weight_set column in its parents := the bucket's row sums, children first. */
-function resumWeightSets(map: CrushMap): void {
-  const order = bottomUpOrder(map);
-  for (const args of map.chooseArgs.values()) {
-    const byBucket = new Map(args.map((a) => [a.bucketId, a]));
-    for (const id of order) {
-      const rows = byBucket.get(id)?.weightSet;
-      if (!rows || rows.length === 0) continue;
-      const sums = rows.map((row) => row.reduce((s, w) => (s + w) >>> 0, 0));
-      for (const p of map.buckets.values()) {
-        const i = p.items.indexOf(id);
-        const prow = byBucket.get(p.id)?.weightSet;
-        if (i < 0 || !prow) continue;
-        for (let j = 0; j < Math.min(prow.length, sums.length); j++) prow[j]![i] = sums[j]!;
-      }
-    }
-  }
-}
-
-/** Bucket ids with every bucket after all buckets it contains. */
-function bottomUpOrder(map: CrushMap): number[] {
-  const order: number[] = [];
-  const done = new Set<number>();
-  for (const root of map.buckets.keys()) {
-    if (done.has(root)) continue;
-    const stack: { id: number; next: number }[] = [{ id: root, next: 0 }];
-    done.add(root);
-    while (stack.length > 0) {
-      const top = stack[stack.length - 1]!;
-      const items = map.buckets.get(top.id)!.items;
-      if (top.next < items.length) {
-        const c = items[top.next++]!;
-        if (c < 0 && !done.has(c) && map.buckets.has(c)) {
-          done.add(c);
-          stack.push({ id: c, next: 0 });
-        }
-      } else {
-        order.push(top.id);
-        stack.pop();
-      }
-    }
-  }
-  return order;
+function defaultBucketAlg(map: CrushMap): BucketAlg {
+  const alg = ALG_PREFERENCE.find((a) => (map.tunables.allowedBucketAlgs & (1 << BUCKET_ALG_ID[a])) !== 0);
+  if (!alg) throw new CrushError(`allowed_bucket_algs ${map.tunables.allowedBucketAlgs} allows no bucket algorithm`);
+  return alg;
 }
 
 function lowestFreeDeviceId(map: CrushMap): number {

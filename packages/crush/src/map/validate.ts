@@ -88,6 +88,8 @@ function checkBucket(map: CrushMap, b: Bucket): void {
   b.items.forEach((item, i) => {
     const w = b.itemWeights[i]!;
     check(Number.isInteger(item), `${where}: item ${item} is not an integer id`);
+    // A hole Ceph leaves in a tree bucket when an item is removed: item 0 at weight 0.
+    if (b.alg === 'tree' && item === 0 && w === 0) return;
     check(item >= 0 ? map.devices.has(item) : map.buckets.has(item), `${where}: unknown item ${item}`);
     check(!seen.has(item), `${where}: item ${item} appears twice`);
     seen.add(item);
@@ -99,11 +101,9 @@ function checkBucket(map: CrushMap, b: Bucket): void {
     check(item >= 0 || w <= CRUSH_MAX_BUCKET_WEIGHT, `${where}: bucket weight of item ${item} is above the limit of 65535`);
   });
   check(sum <= LIMITS.u32Max, `${where}: weights overflow 32 bits`);
-  if (b.alg === 'uniform') {
-    check(b.itemWeights.every((w) => w === b.itemWeights[0]), `${where}: uniform bucket items must all weigh the same`);
-    // Ceph cannot build a uniform bucket of weight-0 items (its shadow clones are the exception).
-    check(b.shadowOf !== undefined || b.items.length === 0 || b.itemWeights[0] !== 0, `${where}: a uniform bucket's items cannot weigh 0`);
-  }
+  // (A uniform bucket of weight-0 items is valid — Ceph gets one by removing an item from it — even
+  // though crushtool cannot compile one from text.)
+  if (b.alg === 'uniform') check(b.itemWeights.every((w) => w === b.itemWeights[0]), `${where}: uniform bucket items must all weigh the same`);
   if (!b.shadowOf) checkClassIds(map, b, where);
 }
 
