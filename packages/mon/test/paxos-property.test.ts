@@ -19,7 +19,7 @@ import type { ChaosReport, ChaosScenario } from '@nacre/mon';
 import { seedFromEnv } from '@nacre/util';
 
 const seed = seedFromEnv();
-const runsPerSize = Number(process.env['NACRE_PAXOS_RUNS'] ?? 150);
+const runsPerSize = Number(process.env['NACRE_PAXOS_RUNS'] ?? 400);
 
 function scenarios(monitorCount: 3 | 5): fc.Arbitrary<ChaosScenario> {
   const minority = Math.floor((monitorCount - 1) / 2);

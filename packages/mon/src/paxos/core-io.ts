@@ -54,11 +54,16 @@ export class CoreIo {
   }
 
   /**
-   * Queue a durable write. Consecutive persists within one step are merged into one batch (one
-   * fsync) unless that would reorder a snapshot install against earlier commits.
+   * Queue a durable write. Persists issued within one step are merged into one batch (one fsync)
+   * unless that would reorder a snapshot install against earlier commits. Merging is safe: after
+   * a persist, every outward effect of the step is held anyway, so only timers and log lines can
+   * sit between the two, and held effects merely wait for a little more to be durable.
    */
   persist(writes: StoreWrite[], apply?: ServiceApply): void {
-    const last = this.batch[this.batch.length - 1];
+    let last: MonitorEffect | undefined;
+    for (let i = this.batch.length - 1; i >= 0 && last === undefined; i--) {
+      if (this.batch[i]!.kind === 'persist') last = this.batch[i];
+    }
     if (last !== undefined && last.kind === 'persist' && last.persistId === this.persistIssued && mergeable(last.apply, apply)) {
       last.writes.push(...writes);
       last.apply = mergeApply(last.apply, apply);
