@@ -205,6 +205,10 @@ function checkChooseArgs(map: CrushMap): void {
       check(b.alg === 'straw2', `${where}: choose_args only apply to straw2 buckets`);
       check(!seen.has(a.bucketId), `${where}: duplicate entry`);
       seen.add(a.bucketId);
+      // One canonical form: an empty weight set or id list is written by leaving it out.
+      check(a.weightSet === undefined || a.weightSet.length > 0, `${where}: an empty weight_set must be omitted`);
+      check(a.ids === undefined || a.ids.length > 0, `${where}: empty ids must be omitted`);
+      check(a.weightSet !== undefined || a.ids !== undefined, `${where}: has neither a weight_set nor ids`);
       for (const row of a.weightSet ?? []) {
         check(row.length === b.items.length, `${where}: a weight_set row has ${row.length} weights, the bucket has ${b.items.length} items`);
         check(row.every((w) => isIntIn(w, 0, LIMITS.u32Max)), `${where}: weight_set weights must be 16.16 unsigned weights`);
