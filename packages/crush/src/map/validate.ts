@@ -64,8 +64,8 @@ export function validateCrushMap(map: CrushMap): void {
     names.add(b.name);
   }
   for (const b of map.buckets.values()) checkBucket(map, b);
-  for (const b of map.buckets.values()) if (b.shadowOf) checkShadow(map, b);
   checkAcyclic(map);
+  for (const b of map.buckets.values()) if (b.shadowOf) checkShadow(map, b);
   const ruleNames = new Set<string>();
   for (const [key, r] of map.rules) {
     checkRule(map, r, key);
