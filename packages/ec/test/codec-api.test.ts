@@ -28,6 +28,28 @@ t.test('geometry limits', async (t) => {
   }
 });
 
+t.test('chunk sizes 0, 1 and 3 for every k ∈ [2, 12], m ∈ [1, 4], every kernel (not left to chance)', async (t) => {
+  let bad = 0;
+  let cases = 0;
+  for (const kernel of (['js', 'wasm-simd', 'wasm-relaxed-simd'] as const).filter(kernelAvailable)) {
+    for (let k = 2; k <= 12; k++) {
+      for (let m = 1; m <= 4; m++) {
+        const rs = new ReedSolomon({ k, m, kernel });
+        for (const size of [0, 1, 3]) {
+          const data = randomChunks(rng, k, size);
+          const all = [...data, ...rs.encode(data)];
+          const lost = new Set(Array.from({ length: m }, () => rng.int(0, k + m - 1)));
+          const restored = rs.decode(all.map((c, i) => (lost.has(i) ? null : c)));
+          if (!restored.every((c, i) => equalBytes(c, all[i]!))) bad++;
+          cases++;
+        }
+        rs.dispose();
+      }
+    }
+  }
+  t.equal(bad, 0, `${cases} cases`);
+});
+
 t.test('m = 1 is plain XOR parity; k = 1 parity are copies', async (t) => {
   const data = randomChunks(rng, 5, 77);
   const [p] = new ReedSolomon({ k: 5, m: 1 }).encode(data);
