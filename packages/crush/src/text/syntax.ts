@@ -20,15 +20,14 @@
  * may be omitted (as Ceph 17+ writes rules), and `step noop` is accepted because the decompiler
  * prints it. Keywords must be separate words (crushtool's parser would also take `stepemit`).
  */
-import { CrushParseError } from './parse-error.js';
 import type { Token } from './lexer.js';
+import { CrushParseError } from './parse-error.js';
+import { REAL_NUMBER_RE } from './weight.js';
 
 export const NAME_RE = /^[A-Za-z0-9_.-]+$/;
 export const POSINT_RE = /^\d+$/;
 export const NEGINT_RE = /^-\d+$/;
 export const INT_RE = /^-?\d+$/;
-export { REAL_NUMBER_RE } from './weight.js';
-import { REAL_NUMBER_RE } from './weight.js';
 
 export interface TunableNode { kind: 'tunable'; keyword: Token; name: Token; value: Token }
 export interface DeviceNode { kind: 'device'; keyword: Token; id: Token; name: Token; deviceClass?: Token }
