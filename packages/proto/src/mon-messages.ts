@@ -2,7 +2,7 @@
  * What clients and OSDs say to monitors (the monitor's public vocabulary). Monitor-to-monitor
  * messages (Paxos, elections, forwarding) are the monitor package's own business and live there.
  *
- *   mon.command       client|mon → mon   request { prefix, args } → { data, text }
+ *   mon.command       client|mon → mon   request { prefix, args, cmdId? } → { data, text }
  *   mon.subscribe     client|osd → mon   request { osdmapSince } → { epoch }; then mon.osdmap pushes
  *   mon.osdmap        mon → client|osd   one-way { full?, incrementals[], lastEpoch }
  *   mon.get_osdmap    client|osd → mon   request { since } → { full?, incrementals[], lastEpoch }
@@ -53,7 +53,18 @@ export interface MonCommand {
   /** Words of the command, e.g. `osd pool create`. */
   prefix: string;
   args: Record<string, CommandArg>;
+  /**
+   * Idempotency token, unique per logical command of one client (MonClient sends
+   * `<entity>:<incarnation>:<counter>` and keeps it across retries and monitor failover). A monitor
+   * that already committed a command with this id from this entity answers with the original
+   * result instead of applying it again, so a retry after a lost reply is safe. Optional: old
+   * senders omit it.
+   */
+  cmdId?: string;
 }
+
+/** Longest MonCommand.cmdId. */
+export const commandIdBytesMax = 128;
 
 export interface MonCommandReply {
   /** Structured result (what `--format json` prints). */
@@ -89,7 +100,11 @@ export const MonCommandMsg = defineRequest<MonCommand, MonCommandReply>({
         ? decodeCommandArg(v, `args.${k}`)
         : expectString(v, `args.${k}`, { bytesMax: 4096 });
     }
-    return { prefix: expectString(o['prefix'], 'prefix', { bytesMax: commandPrefixBytesMax, bytesMin: 1 }), args };
+    return {
+      prefix: expectString(o['prefix'], 'prefix', { bytesMax: commandPrefixBytesMax, bytesMin: 1 }),
+      args,
+      ...(o['cmdId'] !== undefined && o['cmdId'] !== null ? { cmdId: expectString(o['cmdId'], 'cmdId', { bytesMax: commandIdBytesMax, bytesMin: 1 }) } : {}),
+    };
   },
   decodeReply: (raw) => {
     const o = expectRecord(raw, 'reply');

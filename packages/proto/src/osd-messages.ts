@@ -18,6 +18,8 @@
  * failing sub-op aborts the whole op with its code: ENOENT (object missing), EEXIST (exclusive
  * create), ECANCELED (cmpxattr mismatch), ERANGE (assert_version mismatch), ENODATA-like missing
  * xattr → ENOENT, EFBIG (beyond the object size limit), EINVAL (bad offsets/arguments).
+ * `read` returns the bytes of [offset, offset+length) that exist: short at the end of the object,
+ * empty beyond it (as in Ceph; the client reads large objects in chunks and relies on this).
  * `reqid` (client entity + per-client incarnation + tid) makes resends idempotent: an OSD that
  * already applied the reqid answers with the original result instead of applying it again.
  */
