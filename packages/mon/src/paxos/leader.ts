@@ -185,9 +185,13 @@ export class LeaderTerm {
   private finishCollect(): PaxosOutcome {
     const { log } = this.ctx;
     const next = log.lastCommitted + 1;
-    // A reply carries at most syncBytesMax of values: if a member is still ahead, ask again
-    // (same proposal number; the replies are idempotent) for the next part.
-    if (this.peers.some((r) => (this.peerLc.get(r) ?? 0) > log.lastCommitted)) return this.beginCollect(true);
+    // A reply carries at most syncBytesMax of values: if a member is still ahead, collect again
+    // for the next part — under a fresh proposal number, so that late or duplicated replies to
+    // this round cannot count for the next (they would multiply into a message storm).
+    if (this.peers.some((r) => (this.peerLc.get(r) ?? 0) > log.lastCommitted)) {
+      this.pn = log.newLeaderPn();
+      return this.beginCollect(true);
+    }
     let best = log.pendingNext();
     let competing = false;
     for (const p of this.lasts.values()) {
@@ -229,11 +233,14 @@ export class LeaderTerm {
   }
 
   private handleSyncAck(from: Rank, lastCommitted: Version): PaxosOutcome {
-    this.peerLc.set(from, Math.max(this.peerLc.get(from) ?? 0, lastCommitted));
+    const before = this.peerLc.get(from) ?? 0;
+    this.peerLc.set(from, Math.max(before, lastCommitted));
     if (this.phase !== 'syncing') return CARRY_ON;
     const { log } = this.ctx;
     if (lastCommitted < log.lastCommitted) {
-      this.syncPeer(from, lastCommitted);
+      // Send the next part only on progress: a late or duplicated ack must not fork a second
+      // chain of syncs (lost ones are covered by the retransmit timer).
+      if (lastCommitted > before) this.syncPeer(from, lastCommitted);
       return CARRY_ON;
     }
     const behind = this.peers.some((r) => (this.peerLc.get(r) ?? 0) < log.lastCommitted);

@@ -22,7 +22,9 @@
  *  - durability: after a restart a monitor still holds every version it reported committed;
  *  - a proposal reported committed at v has its own value at v;
  *  - leases: when a leader reports version v committed, no peon of its term is readable below v
- *    (peons drop the lease when they accept, and the leader commits only after every accept).
+ *    (peons drop the lease when they accept, and the leader commits only after every accept);
+ *  - no message storms: messages sent stay under MESSAGES_PER_MONITOR_SECOND_MAX on average
+ *    (a reply that can trigger more than one request, fed by duplicates, grows exponentially).
  */
 import { Packr } from 'msgpackr';
 import { AssertionFailure, Prng } from '@nacre/util';
@@ -121,6 +123,12 @@ export interface SimStats {
   snapshotsInstalled: number;
   eventsProcessed: number;
 }
+
+/**
+ * Average message rate bound, per monitor and virtual second, since the run began. Normal
+ * traffic (a few messages per commit per peer, clients proposing at most every 20 ms) stays far below.
+ */
+export const MESSAGES_PER_MONITOR_SECOND_MAX = 1000;
 
 /** Simulation step budget per run; far above any run we do, so a livelock fails loudly. */
 export const SIM_EVENTS_PER_RUN_MAX = 20_000_000;
@@ -423,6 +431,8 @@ export class PaxosSim {
 
   private send(from: Rank, to: Rank, message: PaxosMessage): void {
     this.stats.messagesSent++;
+    this.check(this.stats.messagesSent <= (this.nowMs / 1000 + 1) * this.monitorCount * MESSAGES_PER_MONITOR_SECOND_MAX,
+      () => `STORM: ${this.stats.messagesSent} messages in ${this.nowMs.toFixed(0)} ms (last: ${message.op} ${from}→${to})`);
     if (this.blocked.has(from * this.monitorCount + to) || this.dropIf?.(from, to, message) === true
       || this.rng.next() < this.faults.dropRate) {
       this.stats.messagesDropped++;
