@@ -44,3 +44,6 @@ export { WsTransport, wirePath, type WsTransportOptions } from './ws-transport.j
 export { MemoryNetwork } from './memory-transport.js';
 export { computeProof, verifyProof, type Transcript, type ProofRole } from './auth.js';
 export { ClientHandshake, ServerHandshake, type HandshakeStep } from './handshake.js';
+export * from './mon-client.js';
+export * from './conf.js';
+export { ListenerSet } from './listener-set.js';

@@ -11,6 +11,12 @@ export interface MessengerLimits {
    * a lot of room, and keeps one peer from making us buffer gigabytes.
    */
   frameBytesMax: number;
+  /**
+   * Top-level binary payload fields longer than this travel as attachments: separate WebSocket
+   * messages sent straight from the caller's Buffer, instead of being copied into the msgpack
+   * frame (docs/wire.md). Below it a copy is cheaper than an extra message.
+   */
+  inlineBytesMax: number;
   /** Largest frame accepted before authentication; a hello is ~100 bytes. */
   handshakeFrameBytesMax: number;
   /**
@@ -57,6 +63,7 @@ export interface MessengerLimits {
 export const defaultLimits: Readonly<MessengerLimits> = Object.freeze({
   frameBytesMax: 64 * 1024 * 1024,
   handshakeFrameBytesMax: 4096,
+  inlineBytesMax: 64 * 1024,
   sendQueueBytesMax: 32 * 1024 * 1024,
   sendQueueFramesMax: 4096,
   sendWaitersMax: 1024,

@@ -10,7 +10,12 @@
 import { NacreError, assert } from '@nacre/util';
 
 export interface OutFrame {
-  bytes: Buffer;
+  /** The msgpack frame. */
+  head: Buffer;
+  /** Raw attachments sent right after the head (see @nacre/proto frame.ts), or null. */
+  attachments: Buffer[] | null;
+  /** head + attachments: what the queue bounds count. */
+  sizeBytes: number;
   /** The request's tid (its pending entry is told when the frame is written), 0 otherwise. */
   tid: number;
   /** Set when the sender gave up (request timed out): skipped instead of sent. */
@@ -77,7 +82,7 @@ export class SendQueue {
       const frame = this.frames[this.head]!;
       this.frames[this.head] = undefined as unknown as OutFrame;
       this.head++;
-      this.queuedBytes -= frame.bytes.length;
+      this.queuedBytes -= frame.sizeBytes;
       if (this.head >= compactAfter && this.head * 2 >= this.frames.length) {
         this.frames = this.frames.slice(this.head);
         this.head = 0;
@@ -125,12 +130,12 @@ export class SendQueue {
 
   private fits(frame: OutFrame): boolean {
     if (this.length === 0) return true;
-    return this.queuedBytes + frame.bytes.length <= this.limits.bytesMax && this.length < this.limits.framesMax;
+    return this.queuedBytes + frame.sizeBytes <= this.limits.bytesMax && this.length < this.limits.framesMax;
   }
 
   private push(frame: OutFrame): void {
     this.frames.push(frame);
-    this.queuedBytes += frame.bytes.length;
+    this.queuedBytes += frame.sizeBytes;
     assert(this.length <= this.limits.framesMax, 'send queue frames within framesMax');
   }
 

@@ -39,6 +39,12 @@ export interface Link {
    * or to the peer for in-memory links), with an error if the link closed first.
    */
   send(frame: Buffer, onFlushed: (err?: Error | null) => void): void;
+  /**
+   * Optional write batching: frames sent between cork() and uncork() may leave in one system call
+   * (the messenger corks around each batch of queued frames).
+   */
+  cork?(): void;
+  uncork?(): void;
   /** Bytes accepted by send() and not yet handed on: what backpressure watches. */
   bufferedBytes(): number;
   /** Stop / restart delivering received frames (the peer's sends then back up). */

@@ -222,6 +222,19 @@ class WsLink implements Link {
     this.ws.send(frame, { binary: true }, onFlushed);
   }
 
+  /**
+   * ws writes each message with its own cork/uncork, i.e. one writev per frame; corking the
+   * underlying socket around a batch makes it one writev per batch (ws's own cork nests). ws keeps
+   * its socket in `_socket` (internal, stable through ws 7 and 8); without it we just don't batch.
+   */
+  cork(): void {
+    (this.ws as unknown as { _socket?: Socket })._socket?.cork();
+  }
+
+  uncork(): void {
+    (this.ws as unknown as { _socket?: Socket })._socket?.uncork();
+  }
+
   bufferedBytes(): number {
     return this.ws.bufferedAmount;
   }

@@ -27,7 +27,7 @@ t.test('addresses', async (t) => {
 });
 
 function frame(bytes: number): OutFrame {
-  return { bytes: Buffer.alloc(bytes), tid: 0, cancelled: false };
+  return { head: Buffer.alloc(bytes), attachments: null, sizeBytes: bytes, tid: 0, cancelled: false };
 }
 
 t.test('send queue: bounded, FIFO, one frame always fits an empty queue', async (t) => {
@@ -41,7 +41,7 @@ t.test('send queue: bounded, FIFO, one frame always fits an empty queue', async 
   void w2.then(() => order.push(2));
   t.throws(() => q.offer(frame(1)), { code: 'EAGAIN', message: /sendWaitersMax=2/ });
   t.ok(q.offer(frame(1), true) instanceof Promise, 'priority frames (replies) may wait beyond waitersMax');
-  t.equal(q.shift()!.bytes.length, 500);
+  t.equal(q.shift()!.sizeBytes, 500);
   await Promise.resolve();
   t.same(order, [1, 2], 'waiters admitted in order');
   t.equal(q.length, 3);
