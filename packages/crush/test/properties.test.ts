@@ -141,36 +141,39 @@ function mappings(map: CrushMap, rule: number, n: number, weights: number[], inp
 const weight16 = fc.integer({ min: 8, max: 24 }).map((k) => k * 0x1000);
 
 t.test('straw2 minimal movement in one bucket of ≥ 20 OSDs: add or out one OSD', async (t) => {
-  // One replica: every mapping that changes moves onto the added OSD / off the removed one.
-  // Three replicas (firstn and indep): moved ≤ 1.1 × the optimum (collisions cascade a little).
+  // Out: every mapping that changes loses exactly the out OSD (moved = optimum, exactly).
+  // Add, one replica: every mapping that changes moves onto the new OSD (moved = optimum).
+  // Add, three replicas (firstn and indep): a replica displaced by the newcomer can collide with a
+  // later one and push it too, so moved = optimum × (1 + a few %), growing with the newcomer's share.
+  // For an OSD no heavier than the bucket's mean the expected ratio is ≈ 1.04; 4000 inputs keep
+  // sampling noise far below the 1.1 bound (a false alarm is ~1e-9 per run).
   const ratios: number[] = [];
-  fc.assert(fc.property(fc.array(weight16, { minLength: 20, maxLength: 40 }), weight16, fc.nat(), (weights, newWeight, pick) => {
+  fc.assert(fc.property(fc.array(weight16, { minLength: 20, maxLength: 40 }), fc.double({ min: 0.25, max: 1, noNaN: true }), fc.nat(), (weights, share, pick) => {
     const base = buildMap({ racks: [[weights]] });
     base.rules.set(9, { id: 9, name: 'ec_osd', type: 3, minSize: 1, maxSize: 10, steps: [
       { op: StepOp.Take, arg1: -1, arg2: 0 }, { op: StepOp.ChooseIndep, arg1: 0, arg2: 0 }, { op: StepOp.Emit, arg1: 0, arg2: 0 }] });
     const grown = cloneMap(base);
-    const added = addOsd(grown, 0, newWeight);
+    const meanWeight = sum(weights) / weights.length;
+    const added = addOsd(grown, 0, Math.max(0x1000, Math.floor((meanWeight * share) / 0x1000) * 0x1000));
     const victim = pick % weights.length;
-    const inputs = 1000;
     const w0 = inWeights(base);
-    const wOut = inWeights(base, [victim]);
     const w1 = inWeights(grown);
-    for (const [rule, n] of [[RULE_FIRSTN_OSD, 1], [RULE_FIRSTN_OSD, 3], [9, 3]] as const) {
+    const wOut = inWeights(base, [victim]);
+    for (const [rule, n, inputs] of [[RULE_FIRSTN_OSD, 1, 500], [RULE_FIRSTN_OSD, 3, 4000], [9, 3, 4000]] as const) {
       const a = mappings(base, rule, n, w0, inputs);
       const add = movement(a, mappings(grown, rule, n, w1, inputs), added, 'add');
-      const out = movement(a, mappings(base, rule, n, wOut, inputs), victim, 'out');
-      if (n === 1 && (add.moved !== add.optimal || out.moved !== out.optimal)) return false;
-      for (const m of [add, out]) {
-        if (m.optimal === 0) continue;
-        ratios.push(m.moved / m.optimal);
-        if (m.moved > 1.1 * m.optimal) return false;
-      }
+      const out = movement(a.slice(0, 1000), mappings(base, rule, n, wOut, Math.min(inputs, 1000)), victim, 'out');
+      if (out.moved !== out.optimal) return false;
+      if (n === 1 && add.moved !== add.optimal) return false;
+      if (add.optimal === 0) continue;
+      ratios.push(add.moved / add.optimal);
+      if (add.moved > 1.1 * add.optimal) return false;
     }
     return true;
   }), { seed: seed + 4, numRuns: runs });
   ratios.sort((x, y) => x - y);
-  t.comment(`moved/optimal: median ${ratios[ratios.length >> 1]!.toFixed(3)}, max ${ratios[ratios.length - 1]!.toFixed(3)} over ${ratios.length} changes`);
-  t.pass('every single-OSD change moved ≤ 1.1 × the optimum');
+  t.comment(`add, 3 replicas: moved/optimal median ${ratios[ratios.length >> 1]!.toFixed(3)}, max ${ratios[ratios.length - 1]!.toFixed(3)} over ${ratios.length} changes`);
+  t.pass('out moved exactly the data held; add moved ≤ 1.1 × the optimum');
 });
 
 t.test('hierarchical maps of ≥ 20 OSDs: out-ing one OSD moves only its data; adding one is reported', async (t) => {
