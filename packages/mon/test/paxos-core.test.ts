@@ -112,13 +112,20 @@ t.test('a single monitor leads alone; its commits survive a restart through the 
   }
   t.equal(d.store.get(STORE_KEYS.lastCommitted), 3);
 
+  // Backpressure: alone, the leader waits for the disk before it begins the next value.
+  const slow = [4, 5, 6].flatMap((i) => core.handle({ kind: 'propose', proposalId: i, value: new Uint8Array([i]) }));
+  t.equal(core.status().lastCommitted, 4, 'one commit ahead of the disk, no more');
+  t.equal(core.status().queuedProposals, 2, 'the rest wait in the queue');
+  d.feed(slow);
+  t.equal(core.status().lastCommitted, 6, 'and go once the disk catches up');
+
   const restarted = new MonitorCore({ rank: 0, monitorCount: 1 });
   const persisted = persistedStateFromEntries(d.store.entries());
-  t.equal(persisted.lastCommitted, 3);
+  t.equal(persisted.lastCommitted, 6);
   t.ok(persisted.electionEpoch >= 2 && persisted.electionEpoch % 2 === 0);
   const d2 = new Driver(restarted);
   d2.feed(restarted.handle({ kind: 'boot', persisted }));
-  t.equal(restarted.status().lastCommitted, 3);
+  t.equal(restarted.status().lastCommitted, 6);
   t.ok(restarted.status().epoch > persisted.electionEpoch, 'a restart starts a new election epoch');
   t.same(restarted.committedValue(2), new Uint8Array([2]));
   t.ok(restarted.status().acceptedPn > persisted.acceptedPn, 'and a new, higher proposal number');

@@ -249,8 +249,17 @@ export class LeaderTerm {
 
   // --- phase 2 -------------------------------------------------------------------------------
 
+  /** Called by the core whenever persists complete: a single-monitor leader may continue. */
+  resume(): void {
+    this.proposeNext();
+  }
+
   private proposeNext(): void {
     if (this.phase !== 'active') return;
+    // Backpressure: with peers, the next value cannot commit before the last one is durable
+    // (their accepts answer a begin that output commit holds until then). Alone, we would commit
+    // in memory as fast as clients propose while the disk falls behind — so wait for it.
+    if (this.peers.length === 0 && this.ctx.io.persistOutstanding) return;
     const next = this.queue.shift();
     if (next === undefined) return;
     this.transition('updating');

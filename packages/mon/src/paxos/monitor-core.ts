@@ -116,7 +116,10 @@ export class MonitorCore {
     switch (event.kind) {
       case 'message': this.onMessage(event.from, event.message); break;
       case 'timer': this.onTimer(event.timer, event.token); break;
-      case 'persisted': this.io.persisted(event.persistId); break;
+      case 'persisted':
+        this.io.persisted(event.persistId);
+        if (this.term instanceof LeaderTerm) this.term.resume();
+        break;
       case 'propose': this.onPropose(event.proposalId, event.value); break;
       case 'snapshotReady':
         if (this.term !== undefined) this.applyPaxos(this.term.snapshotReady(event.requestId, event.version, event.snapshot));
