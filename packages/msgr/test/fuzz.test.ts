@@ -51,17 +51,25 @@ const payloadArb = fc.oneof(
 );
 
 /** A frame-shaped msgpack array with random fields (kind may be out of range, tid negative, ...). */
+const attachmentsArb = fc.oneof(
+  fc.constant(undefined),
+  fc.array(fc.constantFrom('data', 'text', 'x', '__proto__', 'constructor'), { maxLength: 3 }),
+  fc.anything({ maxDepth: 1 }),
+);
+
 const lookalikeFrameArb = fc
-  .tuple(fc.oneof(fc.nat(4), fc.integer({ min: -2, max: 9 })), tidArb, typeArb, payloadArb)
-  .map(([kind, tid, type, payload]) => {
+  .tuple(fc.oneof(fc.nat(4), fc.integer({ min: -2, max: 9 })), tidArb, typeArb, payloadArb, attachmentsArb)
+  .map(([kind, tid, type, payload, attachments]) => {
     try {
-      return Buffer.from(wildPackr.pack([kind, tid, type, payload]));
+      return Buffer.from(wildPackr.pack(attachments === undefined ? [kind, tid, type, payload] : [kind, tid, type, payload, attachments]));
     } catch {
       return Buffer.from([0x94, 0x00, 0x00, 0xa1, 0x78, 0xc0]);
     }
   });
 
 const validFrameArb = fc.oneof(
+  // A frame announcing an attachment (the next message, whatever it is, is taken as its bytes).
+  fc.nat(64).map((bytes) => Buffer.from(wildPackr.pack([1, 1, TestEcho.type, { text: 'a', data: bytes }, ['data']]))),
   fc.record({ text: fc.string({ maxLength: 50 }) }).map((p) => encodeFrame('request', 1, TestEcho.type, p)),
   fc.nat(1000).map((seq) => encodeFrame('oneway', 0, TestNote.type, { seq })),
   fc.constant(encodeFrame('request', 2, TestNotesSeen.type, {})),

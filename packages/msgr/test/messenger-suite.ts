@@ -145,6 +145,32 @@ export function messengerSuite(t: Test, makeNet: () => SuiteNet): void {
     assertNoLeaks(t, p);
   });
 
+  t.test('attachments: big binary fields travel apart and come back intact, in order', async (t) => {
+    const p = await makePair(t, makeNet(), { clientLimits: { inlineBytesMax: 1024 }, serverLimits: { inlineBytesMax: 1024 } });
+    const big = Buffer.alloc(300 * 1024);
+    for (let i = 0; i < big.length; i += 4) big.writeUInt32LE(i, i);
+    const small = Buffer.from('inline');
+    const rep = await p.conn.request(TestEcho, { text: 'big', data: big });
+    t.ok(rep.data?.equals(big), 'a 300 KiB field round trip (attachment both ways)');
+    const notes: Array<Promise<void>> = [];
+    for (let seq = 0; seq < 50; seq++) notes.push(p.conn.send(TestNote, seq % 2 === 0 ? { seq, data: big } : { seq, data: small }));
+    await Promise.all(notes);
+    t.same(await p.conn.request(TestNotesSeen, {}), { count: 50, bytes: 0, lastSeq: 49 });
+    t.same(p.serverNotes, Array.from({ length: 50 }, (_, i) => i), 'frames with and without attachments stay in order');
+    const Multi = defineRequest<Record<string, unknown>, Record<string, unknown>>({ type: 'test.multi', senders: all });
+    p.server.handle(Multi, (req) => req);
+    const a = Buffer.alloc(5000, 1);
+    const b = new Uint8Array(6000).fill(2);
+    const nested = { inner: Buffer.alloc(7000, 3) };
+    const got = await p.conn.request(Multi, { a, b, nested, n: 1 });
+    t.ok(Buffer.isBuffer(got['a']) && (got['a'] as Buffer).equals(a), 'first attachment');
+    t.ok(Buffer.isBuffer(got['b']) && (got['b'] as Buffer).equals(Buffer.from(b)), 'a Uint8Array field arrives as a Buffer');
+    t.ok((got['nested'] as { inner: Buffer }).inner.equals(nested.inner), 'nested binary travels inline');
+    t.equal(got['n'], 1);
+    await p.stop();
+    assertNoLeaks(t, p);
+  });
+
   t.test('ordering: one-ways and requests arrive in send order, both directions', async (t) => {
     const p = await makePair(t, makeNet());
     const count = 500;

@@ -5,10 +5,14 @@
 import t, { type Test } from 'tap';
 import { connect as netConnect } from 'node:net';
 import { request as httpRequest } from 'node:http';
+import { Packr } from 'msgpackr';
 import { createMessenger, type Messenger } from '@nacre/msgr';
 import { TestEcho, testMessages } from '@nacre/msgr/testing';
 import { MsgrAuth, MsgrHello, WIRE_VERSION, encodeFrame } from '@nacre/proto';
 import { RawPeer, testEnv, testKeyring, waitFor, type TestEnv } from './helpers.js';
+
+/** Hand-made frames (e.g. with attachment lists our encoder would never produce). */
+const packr = new Packr({ useRecords: false });
 
 interface Fixture {
   server: Messenger;
@@ -62,6 +66,7 @@ t.test('frames before authentication close the connection', async (t) => {
     ['a hello with a bad entity', (p) => p.sendBytes(encodeFrame('oneway', 0, MsgrHello.type, { v: WIRE_VERSION, entity: 'root', nonce: Buffer.alloc(32) })), /bad msgr\.hello: bad payload: entity/],
     ['a hello with a short nonce', (p) => p.sendBytes(encodeFrame('oneway', 0, MsgrHello.type, { v: WIRE_VERSION, entity: 'client.admin', nonce: Buffer.alloc(3) })), /nonce must be binary data of 32\.\.32 bytes/],
     ['an oversized handshake frame', (p) => p.sendBytes(Buffer.alloc(5000, 0x90)), /exceeds handshakeFrameBytesMax=4096/],
+    ['a hello with attachments', (p) => p.sendBytes(packr.pack([0, 0, 'msgr.hello', { v: WIRE_VERSION, entity: 'client.admin', nonce: 32 }, ['nonce']])), /attachments during the handshake/],
     ['a frame with an unknown kind', (p) => p.sendBytes(encodeFrame('oneway', 0, 'msgr.hello', null).fill(0x09, 1, 2)), /malformed frame/],
   ];
   for (const [what, send, reason] of cases) {
@@ -124,6 +129,12 @@ t.test('after authentication: unknown type, oversized, malformed, protocol abuse
     ['not msgpack', (p) => p.sendBytes(Buffer.from('this is not msgpack at all')), 1002, /malformed frame/],
     ['a 3-element frame', (p) => p.sendBytes(Buffer.from([0x93, 0x01, 0x01, 0xa1, 0x78])), 1002, /malformed frame: expected \[kind, tid, type, payload\]/],
     ['an oversized frame', (p) => p.sendBytes(Buffer.alloc(70 * 1024)), 1009, /./],
+    ['an attachment of the wrong size', (p) => {
+      p.sendBytes(packr.pack([1, 1, 'test.echo', { text: 'x', data: 10 }, ['data']]));
+      p.sendBytes(Buffer.alloc(3));
+    }, 1002, /attachment data of test\.echo has 3 bytes, 10 were announced/],
+    ['attachments adding up beyond frameBytesMax', (p) => p.sendBytes(packr.pack([1, 1, 'test.echo', { text: 'x', data: 60 * 1024, more: 60 * 1024 }, ['data', 'more']])), 1002, /frame with attachments of \d+ bytes exceeds frameBytesMax=65536/],
+    ['an attachment key that is not a field', (p) => p.sendBytes(packr.pack([1, 1, 'test.echo', { text: 'x' }, ['data']])), 1002, /attachment key is not a payload field/],
   ];
   for (const [what, send, code, reason] of cases) {
     const p = await RawPeer.connect(f.port);

@@ -3,7 +3,7 @@ import t from 'tap';
 import fc from 'fast-check';
 import { Packr } from 'msgpackr';
 import { NacreError, seedFromEnv } from '@nacre/util';
-import { decodeFrame, encodeErrorFrame, encodeFrame, errorMessageBytesMax, truncateUtf8 } from '@nacre/proto';
+import { attachToPayload, attachmentsMax, decodeFrame, encodeErrorFrame, encodeFrame, encodeFrameParts, errorMessageBytesMax, truncateUtf8 } from '@nacre/proto';
 
 const seed = seedFromEnv();
 t.comment(`seed ${seed} (reproduce with NACRE_SEED=${seed})`);
@@ -21,6 +21,40 @@ t.test('round trips', async (t) => {
   t.same(decodeFrame(encodeFrame('reply', Number.MAX_SAFE_INTEGER, 'a.b', [1])), { kind: 'reply', tid: Number.MAX_SAFE_INTEGER, type: 'a.b', payload: [1] }, 'tids up to 2^53-1 stay numbers');
   t.same(decodeFrame(encodeErrorFrame(3, 'a.b', 'ENOENT', 'no such object')), { kind: 'error', tid: 3, type: 'a.b', payload: { code: 'ENOENT', message: 'no such object' } });
   t.throws(() => encodeFrame('oneway', 0, 'a.b', { n: 2n ** 70n }), { code: 'EINVAL', message: /cannot encode a\.b payload/ });
+});
+
+t.test('attachments: big top-level binary fields leave the msgpack frame', async (t) => {
+  const big = Buffer.alloc(1000, 7);
+  const other = new Uint8Array(2000).fill(8);
+  const payload = { oid: 'x', data: big, other, small: Buffer.alloc(10), nested: { deep: Buffer.alloc(5000) } };
+  const enc = encodeFrameParts('request', 4, 'osd.op', payload, 100);
+  t.equal(enc.attachments!.length, 2);
+  t.equal(enc.attachments![0], big, 'the caller\'s Buffer itself (no copy)');
+  t.equal(enc.attachments![1]!.buffer, other.buffer, 'a Uint8Array is viewed, not copied');
+  t.equal(enc.totalBytes, enc.head.length + 3000);
+  t.ok(enc.head.length < 5200, 'head holds the small and nested fields only');
+  t.equal(payload.data, big, 'the caller\'s payload object is not modified');
+  const f = decodeFrame(enc.head);
+  t.same(f.attachments, [{ key: 'data', bytes: 1000 }, { key: 'other', bytes: 2000 }]);
+  attachToPayload(f, [big, Buffer.from(other)]);
+  t.same(f.payload, { oid: 'x', data: big, other: Buffer.from(other), small: Buffer.alloc(10), nested: { deep: Buffer.alloc(5000) } });
+  t.equal(encodeFrameParts('oneway', 0, 'a.b', { d: big }, 1000).attachments, null, 'at the limit: inline');
+  t.equal(encodeFrameParts('oneway', 0, 'a.b', [big], 10).attachments, null, 'arrays: inline');
+  const many = Object.fromEntries(Array.from({ length: attachmentsMax + 2 }, (_, i) => [`f${i}`, big]));
+  const enc2 = encodeFrameParts('oneway', 0, 'a.b', many, 10);
+  t.equal(enc2.attachments!.length, attachmentsMax, 'at most attachmentsMax; the rest inline');
+  const packr = new Packr({ useRecords: false });
+  const bad: Array<[unknown[], RegExp]> = [
+    [[1, 1, 'a.b', { d: 5 }, []], /attachments must list/],
+    [[1, 1, 'a.b', { d: 5 }, ['d', 'd']], /duplicate attachment key/],
+    [[1, 1, 'a.b', { d: 'x' }, ['d']], /attachment size is not a byte count/],
+    [[1, 1, 'a.b', { d: -1 }, ['d']], /attachment size is not a byte count/],
+    [[1, 1, 'a.b', [5], ['0']], /attachments need a map payload/],
+    [[1, 1, 'a.b', { d: 5 }, ['toString']], /attachment key is not a payload field/],
+    [[3, 1, 'a.b', { code: 'EIO', message: '' }, ['d']], /an error frame cannot carry attachments/],
+  ];
+  for (const [value, re] of bad) t.throws(() => decodeFrame(packr.pack(value)), { code: 'EPROTO', message: re }, re.source);
+  t.throws(() => decodeFrame(packr.pack([1, 1, 'a.b', JSON.parse('{"__proto__": 5}'), ['__proto__']])), { code: 'EPROTO' }, 'no attachment can target __proto__');
 });
 
 t.test('error frames: long messages cut, unknown codes read as EIO', async (t) => {
