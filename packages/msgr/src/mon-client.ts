@@ -417,7 +417,7 @@ export class MonClient {
           this.sessionWaiters.delete(w);
           const last = this.lastHuntError !== null ? ` (last error: ${this.lastHuntError.message})` : '';
           reject(new NacreError(`no monitor of ${this.mons.join(',')} answered within ${timeoutMs} ms${last}`, { code: 'ETIMEDOUT' }));
-        }, Math.max(1, timeoutMs)),
+        }, Math.max(1, Math.ceil(timeoutMs))),
       };
       this.sessionWaiters.add(w);
     });
@@ -452,7 +452,7 @@ export class MonClient {
     const timeoutMs = opts.timeoutMs ?? this.options.commandTimeoutMs;
     const deadline = this.env.clock.monotonicMs() + timeoutMs;
     for (;;) {
-      const conn = await this.waitForSession(Math.max(1, deadline - this.env.clock.monotonicMs()));
+      const conn = await this.waitForSession(Math.max(1, Math.ceil(deadline - this.env.clock.monotonicMs())));
       try {
         await conn.send(def, payload);
         return;
@@ -470,7 +470,7 @@ export class MonClient {
     const policy = resolveRetryPolicy({ delayMsMin: this.options.huntDelayMsMin, delayMsMax: this.options.huntDelayMsMax });
     let lastErr: NacreError | null = null;
     for (let attempt = 1; ; attempt++) {
-      const remainingMs = deadline - this.env.clock.monotonicMs();
+      const remainingMs = Math.ceil(deadline - this.env.clock.monotonicMs());
       if (remainingMs <= 0) throw deadlineError(what, timeoutMs, lastErr);
       let conn: Connection;
       try {
@@ -480,7 +480,7 @@ export class MonClient {
         if (e.code === 'ETIMEDOUT') throw deadlineError(what, timeoutMs, lastErr ?? e);
         throw e;
       }
-      const attemptMs = Math.max(1, Math.min(deadline - this.env.clock.monotonicMs(), this.options.attemptTimeoutMs));
+      const attemptMs = Math.max(1, Math.ceil(Math.min(deadline - this.env.clock.monotonicMs(), this.options.attemptTimeoutMs)));
       try {
         return await conn.request(def, payload, { timeoutMs: attemptMs });
       } catch (err) {
@@ -488,7 +488,9 @@ export class MonClient {
         if (this.failure !== null) throw this.failure;
         if (this.statusValue === 'stopped') throw new NacreError(`${what}: monitor client stopped`, { code: 'ESHUTDOWN', cause: e });
         if (!retryableCodes.has(e.code)) throw e;
-        lastErr = e;
+        // An attempt cut short by the deadline says less than what made us retry before it.
+        const cutShort = e.code === 'ETIMEDOUT' && attemptMs < this.options.attemptTimeoutMs;
+        if (!(cutShort && lastErr !== null)) lastErr = e;
         this.log.debug({ what, attempt, err: e.message }, 'retrying on another attempt');
         // Still connected: the monitor itself said EAGAIN or stayed silent — ask another one.
         if (conn.state === 'open') this.rotate(conn, e.message);

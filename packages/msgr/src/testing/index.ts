@@ -5,3 +5,4 @@
  */
 export * from './vocabulary.js';
 export * from './counting-timers.js';
+export * from './fake-mon.js';
