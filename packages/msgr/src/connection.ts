@@ -111,6 +111,8 @@ interface Pending {
 
 /** onOpen/onClose listeners per connection: a handful of subsystems watch one connection. */
 const listenersMax = 64;
+/** Callers awaiting ready() at once (each request does not need one: requests queue by themselves). */
+const readyWaitersMax = 1024;
 const keepaliveFrame = encodeFrame('oneway', 0, MsgrKeepalive.type, null);
 const noop = (): void => {};
 
@@ -190,6 +192,9 @@ export class Connection {
   ready(): Promise<void> {
     if (this.stateValue === 'open') return Promise.resolve();
     if (this.failure !== null) return Promise.reject(this.failure);
+    if (this.readyWaiters.length >= readyWaitersMax) {
+      return Promise.reject(new NacreError(`too many ready() waiters (max ${readyWaitersMax})`, { code: 'EAGAIN' }));
+    }
     return new Promise((resolve, reject) => this.readyWaiters.push({ resolve, reject }));
   }
 
