@@ -661,6 +661,17 @@ export class MonClient {
   }
 
   /**
+   * Ask a monitor for every epoch after ours (retried like request()) and apply them; resolves with
+   * the newest map. For "was this pool just created?" lookups that cannot wait for a push.
+   */
+  async refreshOsdMap(opts: MonRequestOptions = {}): Promise<OsdMap> {
+    const bundle = await this.request(MonGetOsdMap, { since: this.epoch }, opts);
+    await this.enqueueBundle(bundle, true);
+    if (this.mapValue === null) throw new NacreError('the monitor sent no OSDMap', { code: 'EPROTO' });
+    return this.mapValue;
+  }
+
+  /**
    * Resolve with the map once we have epoch ≥ `epoch` (at once if we do), asking monitors for it
    * every mapPollIntervalMs meanwhile; ETIMEDOUT after `timeoutMs`.
    */
