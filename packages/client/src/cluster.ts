@@ -49,7 +49,7 @@ export async function connect(opts: ConnectOptions = {}): Promise<Cluster> {
   const mons = opts.mons ?? conf?.monHosts() ?? [];
   if (mons.length === 0) throw new NacreError(`no monitor addresses: give mons, or set mon_host in ${conf?.source ?? 'the cluster config'}`, { code: 'EINVAL' });
   const key = opts.key ?? keyFor(name.name, opts.keyring, conf);
-  const env = opts.env ?? realEnv(createLogger(name.name, { level: process.env['NACRE_LOG_LEVEL'] ?? 'warn' }));
+  const env = opts.env ?? realEnv(defaultLogger(name.name));
   const options = resolveClientOptions(opts.client);
   const msgr = createMessenger({ entity: name.name, key, vocabulary: osdPublicMessages }, { env, ...(opts.transport ? { transport: opts.transport } : {}) });
   await msgr.start();
@@ -66,6 +66,12 @@ export async function connect(opts: ConnectOptions = {}): Promise<Cluster> {
     throw err;
   }
   return new Cluster(name.name, msgr, monc, options, env);
+}
+
+/** A library must not write to stdout: warnings and errors go to stderr (silent under tap). */
+function defaultLogger(name: string): ReturnType<typeof createLogger> {
+  const level = process.env['NACRE_LOG_LEVEL'] ?? (process.env['TAP'] === '1' ? 'silent' : 'warn');
+  return createLogger(name, { level, destination: process.stderr });
 }
 
 function resolveConf(opts: ConnectOptions): ClusterConf | null {

@@ -79,7 +79,11 @@ interface Linger {
 
 export class WatchRegistry {
   private readonly lingers = new Map<number, Linger>();
-  private nextCookie = 1;
+  /**
+   * OSDs key a watch by (entity, cookie), and several processes may share an entity name
+   * (`client.admin`), so cookies start at a random point of the 53-bit space instead of 1.
+   */
+  private nextCookie: number;
   private renewTimer: TimerHandle | null = null;
   private readonly unsubscribers: (() => void)[] = [];
   private readonly log: Logger;
@@ -91,6 +95,7 @@ export class WatchRegistry {
     private readonly env: Env,
   ) {
     this.log = env.logger.child({ sub: 'watch' });
+    this.nextCookie = 1 + env.random.nextU32() * 0x100000 + (env.random.nextU32() & 0xfffff);
     this.unsubscribers.push(objecter.onMapChange((map) => this.onMap(map)));
     this.unsubscribers.push(objecter.sessions.onReopen((osd) => this.onReopen(osd)));
   }
