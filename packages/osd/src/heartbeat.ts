@@ -130,6 +130,9 @@ export class Heartbeat {
   }
 
   private report(p: PeerState, immediate: boolean): void {
+    // Only about the incarnation we pinged: a restarted peer (new up_from) is a new peer.
+    const map = this.host.map();
+    if (map === null || !osdIsUp(map, p.osd) || map.osds[p.osd]!.upFrom !== p.upFrom) return;
     const now = this.host.env.clock.monotonicMs();
     if (now - p.lastReportMs < this.host.config.heartbeatIntervalMs) return;
     p.lastReportMs = now;

@@ -190,12 +190,13 @@ async function replicate(pg: Pg, ref: ObjRef, out: EvalOutcome, reqid: string, a
   const repop: RepOp = { pgid: pg.pgid, epoch: map.epoch, since: view.sameIntervalSince, entry, mutations, trimTo: pg.log.tail, objectsDelta, bytesDelta };
   const wire = asWire<RepOp>(repOpToWire(repop));
   const peers = view.acting.filter((o) => o !== pg.host.whoami);
-  const remote = peers.map((osd) => pg.host.request(osd, OsdRepOp, wire, pg.host.config.repopTimeoutMs));
+  // Settle handlers attach now: a replica may fail while the local commit is still pending.
+  const remote = Promise.all(peers.map((osd) => pg.host.request(osd, OsdRepOp, wire, pg.host.config.repopTimeoutMs)))
+    .then(() => null, (err: unknown) => err as Error);
   await local;
-  try {
-    await Promise.all(remote);
-  } catch (err) {
-    pg.log_.info({ version: `${version.epoch}'${version.v}`, err: (err as Error).message }, 'replica did not commit; waiting for the next interval');
+  const err = await remote;
+  if (err !== null) {
+    pg.log_.info({ version: `${version.epoch}'${version.v}`, err: err.message }, 'replica did not commit; waiting for the next interval');
     if (pg.machine.attempt === attempt) await pg.intervalEnded();
     return retry(pg);
   }

@@ -15,11 +15,12 @@ import { mergeLog, type LogView } from './log-merge.js';
 import type { MapHistory } from './map-history.js';
 import {
   OsdPgActivate, OsdPgLog, OsdPgQuery, OsdPull, OsdPush, asWire, chunkToWire, pgActivateToWire,
-  type ObjectChunk, type PgActivate, type PgActivateReply, type PgLogReply, type PgMsgBase, type PgQueryReply, type Push, type RepOp,
+  type ObjectChunk, type PgActivate, type Pull, type PgActivateReply, type PgLogReply, type PgMsgBase, type PgQueryReply, type Push, type RepOp,
 } from './messages.js';
 import { addMutations } from './mutations.js';
 import { addChunkToTxn, nextPosition, readChunk } from './object-copy.js';
 import { objectKeyText, storeOid } from './object-name.js';
+import { objRefToWire } from './pg-codec.js';
 import type { IntervalReport, PgEpochView } from './past-intervals.js';
 import { PeeringMachine, PgState, ACTIVE_STATES, type IntervalView, type MapView, type PgEffect, type PgEvent } from './peering-machine.js';
 import { PgLog } from './pg-log.js';
@@ -402,7 +403,8 @@ export class Pg {
   private async pullFrom(osd: number, item: MissingItem, attempt: number): Promise<boolean> {
     let pos = { offset: 0, omapAfter: '', first: true };
     for (;;) {
-      const chunk = await this.host.request(osd, OsdPull, { ...this.base(), oid: item.oid, ...pos }, this.host.config.peerRequestTimeoutMs);
+      const pull = asWire<Pull>({ ...this.base(), oid: objRefToWire(item.oid), ...pos });
+      const chunk = await this.host.request(osd, OsdPull, pull, this.host.config.peerRequestTimeoutMs);
       if (!this.stillOn(attempt)) return false;
       if (compareVersions(chunk.version, item.need) < 0) return false;
       await this.applyChunk(chunk, this.missing);

@@ -159,7 +159,26 @@ export class TestCluster {
   }
 
   async waitClean(timeoutMs = 20_000): Promise<void> {
-    await this.waitFor('all PGs clean', () => this.allClean(), timeoutMs);
+    try {
+      await this.waitFor('all PGs clean', () => this.allClean(), timeoutMs);
+    } catch (err) {
+      throw new NacreError(`${(err as Error).message}: ${this.describe()}`, { code: 'ETIMEDOUT' });
+    }
+  }
+
+  /** Primary PG states, for failure messages. */
+  describe(): string {
+    const out: string[] = [`epoch ${this.map.epoch}`];
+    for (const pool of this.map.pools.values()) {
+      for (let seed = 0; seed < pool.pgNum; seed++) {
+        const pgid = formatPgId({ pool: pool.id, seed });
+        const m = pgToUpActing(this.map, { pool: pool.id, seed });
+        const osd = this.osds.get(m.actingPrimary);
+        const pg = osd?.pgs.get(pgid);
+        out.push(`${pgid} [${m.acting.join(',')}] p${m.actingPrimary}@e${osd?.epoch ?? '-'}: ${pg?.state ?? 'none'}${pg ? ` missing=${pg.totalMissing()} unfound=${pg.unfound.size}` : ''}`);
+      }
+    }
+    return out.join('; ');
   }
 
   async getClient(entity: EntityName = 'client.admin'): Promise<TestClient> {
@@ -198,7 +217,7 @@ export class TestClient {
   }
 
   /** One compound op with routing and resends (same reqid), like the real client. */
-  async op(name: string | ObjectLocator, ops: SubOp[], opts: { pool?: string; timeoutMs?: number; epoch?: number } = {}): Promise<Extract<OpReply, { kind: 'ok' }>> {
+  async op(name: string | ObjectLocator, ops: SubOp[], opts: { pool?: string; timeoutMs?: number; epoch?: number; noResend?: boolean } = {}): Promise<Extract<OpReply, { kind: 'ok' }>> {
     const oid: ObjectLocator = typeof name === 'string' ? { name } : name;
     const reqid = { client: this.entity, inc: this.inc, tid: this.tid++ };
     const deadline = Date.now() + (opts.timeoutMs ?? 20_000);
@@ -220,7 +239,7 @@ export class TestClient {
         await new Promise((res) => setTimeout(res, 20));
       } catch (err) {
         const code = (err as { code?: string }).code;
-        if (code !== 'EAGAIN' && code !== 'ETIMEDOUT' && code !== 'ECONNREFUSED' && code !== 'ESHUTDOWN' && code !== 'ESTALE') throw err;
+        if (opts.noResend || (code !== 'EAGAIN' && code !== 'ETIMEDOUT' && code !== 'ECONNREFUSED' && code !== 'ESHUTDOWN' && code !== 'ESTALE')) throw err;
         lastErr = err;
         await new Promise((res) => setTimeout(res, 50));
       }

@@ -166,7 +166,9 @@ export class FakeMon {
     this.msgr.handle(MonOsdFailure, (req, ctx) => {
       this.failures.push(req);
       void ctx;
-      if (this.markDownOnReport && this.map.osds[req.target]?.up) this.markDown(req.target);
+      // A report from a map older than the target's last boot is about a previous incarnation.
+      const target = this.map.osds[req.target];
+      if (this.markDownOnReport && target?.up && req.epoch >= target.upFrom) this.markDown(req.target);
     });
     this.msgr.handle(MonOsdBeacon, (req) => { this.beacons.set(req.osd, req.epoch); });
     this.msgr.handle(MonPgStats, (req) => { this.stats.set(req.osd, req); });
