@@ -17,6 +17,8 @@ const commands: Record<string, () => Promise<Command>> = {
   store: async () => (await import('./commands/store.js')).default,
   crush: async () => (await import('./commands/crush.js')).default,
   osdmap: async () => (await import('./commands/osdmap.js')).default,
+  rados: async () => (await import('./commands/rados.js')).default,
+  osd: async () => (await import('./commands/osd.js')).default,
 };
 
 const usage = `usage: nacre <command> [options]

@@ -228,7 +228,7 @@ export class IoCtx {
     if (opts.lengthBytes !== undefined) checkUnsigned(opts.lengthBytes, 'length');
     const chunk = this.core.options.readChunkBytes;
     if (opts.lengthBytes !== undefined && opts.lengthBytes <= chunk) {
-      const out = await this.run(name, [...new ObjectOperation().read(offset, opts.lengthBytes).subOps], opts);
+      const out = await this.run(name, [...new ObjectOperation().read(offset, opts.lengthBytes).subOps], opts, 'read');
       return dataOf(out.results[0]);
     }
     for (let restart = 0; ; restart++) {
@@ -242,14 +242,14 @@ export class IoCtx {
 
   private async readPieces(name: string, offset: number, lengthBytes: number | undefined, opts: IoOptions): Promise<Buffer> {
     const chunk = this.core.options.readChunkBytes;
-    const first = await this.run(name, [...new ObjectOperation().stat().read(offset, Math.min(chunk, lengthBytes ?? chunk)).subOps], opts);
+    const first = await this.run(name, [...new ObjectOperation().stat().read(offset, Math.min(chunk, lengthBytes ?? chunk)).subOps], opts, 'read');
     const size = statOf(first.results[0]).sizeBytes;
     const end = lengthBytes === undefined ? size : Math.min(size, offset + lengthBytes);
     const parts = [dataOf(first.results[1])];
     let pos = offset + parts[0]!.length;
     while (pos < end) {
       const op = new ObjectOperation().assertVersion(first.version).read(pos, Math.min(chunk, end - pos));
-      const data = dataOf((await this.run(name, [...op.subOps], opts)).results[1]);
+      const data = dataOf((await this.run(name, [...op.subOps], opts, 'read')).results[1]);
       if (data.length === 0) break;
       parts.push(data);
       pos += data.length;
