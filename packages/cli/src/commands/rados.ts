@@ -202,8 +202,9 @@ async function readInput(file: string): Promise<Buffer> {
   try {
     return await readFile(file);
   } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code === 'ENOENT' ? 'ENOENT' : 'EIO';
-    throw new NacreError(`cannot read ${file}: ${(err as Error).message}`, { code });
+    const e = err as NodeJS.ErrnoException;
+    const why = e.code === 'ENOENT' ? 'no such file' : e.code === 'EACCES' ? 'permission denied' : e.code === 'EISDIR' ? 'is a directory' : e.message;
+    throw new NacreError(`cannot read ${file}: ${why}`, { code: e.code === 'ENOENT' ? 'ENOENT' : 'EIO' });
   }
 }
 
