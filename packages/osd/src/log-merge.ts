@@ -12,7 +12,8 @@
  *      and absent from the authoritative log: these are divergent. If the walk reaches the local
  *      tail and that version is neither at/below the authoritative tail nor in the authoritative
  *      log, the divergence goes back into trimmed history: backfill.
- *   3. The newest common version `common` is where the walk stopped.
+ *   3. The newest common version `common` is where the walk stopped; if it is older than the
+ *      authoritative tail, the entries in between are gone from both logs: backfill.
  *   4. Per object, the state the OSD must reach: the newest authoritative entry after `common`
  *      for it (modify → the object at that version is missing; delete → remove it here), else,
  *      for objects touched only by divergent entries, the state before the first divergent entry
@@ -67,6 +68,11 @@ export function mergeLog(local: LogView, localMissing: ReadonlyMap<string, Missi
     return { kind: 'backfill', reason: `divergence reaches past the local tail ${fmt(local.tail)}` };
   }
   const common = i >= 0 ? local.entries[i]!.version : local.tail;
+  if (compareVersions(common, auth.tail) < 0) {
+    // We share history only up to a point the authoritative log has trimmed: what happened between
+    // there and its tail is unknown to us.
+    return { kind: 'backfill', reason: `common point ${fmt(common)} is older than the authoritative tail ${fmt(auth.tail)}` };
+  }
   const divergent = local.entries.slice(i + 1);
   const added = auth.entries.filter((e) => compareVersions(e.version, common) > 0);
 

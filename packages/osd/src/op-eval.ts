@@ -64,6 +64,8 @@ class ObjectView {
     this.exists = existed;
     this.sizeBytes = size;
     this.baseSizeBytes = size;
+    // No committed object: nothing to read from the store (data, xattrs and omap start empty).
+    this.baseGone = !existed;
   }
 
   get version(): number {
@@ -72,7 +74,7 @@ class ObjectView {
 
   async userAttrs(): Promise<Map<string, Buffer>> {
     if (this.attrs === null) {
-      const all = this.exists && !this.baseGone ? await this.store.getattrs(this.cid, this.oid) : new Map<string, Buffer>();
+      const all = !this.baseGone ? await this.store.getattrs(this.cid, this.oid) : new Map<string, Buffer>();
       this.attrs = new Map();
       for (const [k, v] of all) if (k !== OBJECT_INFO_ATTR && k.startsWith(USER_ATTR_PREFIX)) this.attrs.set(k.slice(1), v);
     }
