@@ -155,7 +155,7 @@ export class FakeObjectStore {
           results.push({});
           break;
         case 'cmpxattr': {
-          const v = obj?.xattrs.get(s.name) ?? Buffer.alloc(0);
+          const v = need().xattrs.get(s.name) ?? Buffer.alloc(0);
           const c = Buffer.compare(v, s.value);
           const ok = { eq: c === 0, ne: c !== 0, gt: c > 0, gte: c >= 0, lt: c < 0, lte: c <= 0 }[s.cmp];
           if (!ok) throw new NacreError(`cmpxattr ${s.name} ${s.cmp} failed`, { code: 'ECANCELED' });
