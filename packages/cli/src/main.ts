@@ -19,6 +19,11 @@ const commands: Record<string, () => Promise<Command>> = {
   osdmap: async () => (await import('./commands/osdmap.js')).default,
   rados: async () => (await import('./commands/rados.js')).default,
   osd: async () => (await import('./commands/osd.js')).default,
+  cluster: async () => (await import('./commands/cluster.js')).default,
+  status: async () => (await import('./commands/status.js')).default,
+  health: async () => (await import('./commands/health.js')).default,
+  pool: async () => (await import('./commands/pool.js')).default,
+  df: async () => (await import('./commands/df.js')).default,
 };
 
 const usage = `usage: nacre <command> [options]

@@ -8,6 +8,10 @@ import type { Command } from '../main.js';
 
 const subcommands: Record<string, () => Promise<Command>> = {
   map: async () => (await import('./osd-map.js')).default,
+  tree: async () => (await import('./osd-tree.js')).default,
+  out: async () => (await import('./osd-mark.js')).osdMarkCommand('out'),
+  in: async () => (await import('./osd-mark.js')).osdMarkCommand('in'),
+  down: async () => (await import('./osd-mark.js')).osdMarkCommand('down'),
 };
 
 const usage = () => `usage: nacre osd <${Object.keys(subcommands).sort().join('|')}> ...`;

@@ -1,0 +1,255 @@
+/**
+ * `nacre cluster up [-c cluster.example.yaml] [--dir DIR] [--timeout SECONDS]` — bring a local
+ * cluster up, or bring an existing one back, and wait until it serves:
+ *
+ *   1. read and validate the cluster file (one clear line on a mistake, nothing started);
+ *   2. DIR: keyring + nacre.conf on first run (kept afterwards; new OSDs are added);
+ *   3. monitors: mkfs on first run, start each one not running (detached processes), wait for a
+ *      quorum of all of them (a majority is enough to go on, with a warning);
+ *   4. OSDs: register keys of new ones with the monitors, start each one not running (the OSD
+ *      makes its store on first start), wait until every OSD is up;
+ *   5. pools from the file that do not exist yet are created (through the monitors, like
+ *      `nacre pool create`), then wait until every PG is active;
+ *   6. print what was done, with timings.
+ *
+ * Idempotent: on a running cluster it starts nothing, creates nothing and reports health.
+ */
+import { existsSync, lstatSync, readlinkSync, rmSync, symlinkSync } from 'node:fs';
+import { relative, resolve } from 'node:path';
+import { NacreError } from '@nacre/util';
+import { UsageError, flagString, parseArgs, parseIntStrict } from '../args.js';
+import { loadClusterFile, type ClusterSpec, type PoolSpec } from '../cluster/cluster-file.js';
+import { checkBuilt, deathReason, mkfsMonitor, procSpecOf } from '../cluster/daemons.js';
+import { ClusterDir, daemonsOf, defaultRunDir, type DaemonRef } from '../cluster/layout.js';
+import { prepareClusterDir } from '../cluster/prepare.js';
+import { isOurs, runningPid, startProcess } from '../cluster/procs.js';
+import type { CommandIo } from '../main.js';
+import { openMonSession, type MonSession } from '../mon-session.js';
+import { formatSeconds } from '../output.js';
+import { fetchStatus, type StatusJson } from './status.js';
+import { poolCreateArgs } from './pool.js';
+
+export const defaultClusterFile = 'cluster.example.yaml';
+/** Default for the whole bring-up (monitors, OSDs, PGs active). */
+const upTimeoutSecondsDefault = 180;
+/** Pause between status polls while waiting. */
+const pollMs = 250;
+/** One status poll may take this long (monitors still electing answer late or not at all). */
+const pollTimeoutMs = 3_000;
+
+interface Started {
+  ref: DaemonRef;
+  pid: number;
+  markers: string[];
+}
+
+export async function clusterUp(argv: string[], io: CommandIo): Promise<number> {
+  const p = parseArgs(argv, {
+    '--config': { arity: 1, aliases: ['-c'] },
+    '--dir': { arity: 1 },
+    '--timeout': { arity: 1 },
+  });
+  if (p.positionals.length > 0) throw new UsageError(`unexpected argument '${p.positionals[0]}' (the cluster file goes after -c)`);
+  const t0 = performance.now();
+  const since = (): string => formatSeconds(performance.now() - t0);
+  const timeoutS = flagString(p, '--timeout');
+  const deadline = t0 + 1000 * (timeoutS === undefined ? upTimeoutSecondsDefault : parseIntStrict(timeoutS, '--timeout', 1, 24 * 3600));
+  const spec = loadClusterFile(flagString(p, '--config') ?? defaultClusterFile);
+  checkBuilt('mon');
+  if (spec.osds.length > 0) checkBuilt('osd');
+
+  const explicitDir = flagString(p, '--dir');
+  const dir = new ClusterDir(explicitDir ?? defaultRunDir);
+  const prep = prepareClusterDir(dir, spec);
+  io.stdout(`${prep.created ? 'creating' : 'starting'} cluster '${spec.name}' (fsid ${prep.fsid}) in ${dir.root}\n`);
+
+  const daemons = daemonsOf(prep.conf);
+  const mons = daemons.filter((d) => d.kind === 'mon');
+  const osds = daemons.filter((d) => d.kind === 'osd');
+  for (const m of mons) {
+    if (!existsSync(dir.dataDir(m.name))) mkfsMonitor(dir, m);
+  }
+  const startedMons = startAll(dir, mons, io);
+
+  const session = await openMonSession({ conf: dir.confPath, timeoutMs: Math.max(1000, Math.floor(deadline - performance.now())) });
+  try {
+    const q = await waitForQuorum(session, dir, mons, startedMons, deadline);
+    io.stdout(`quorum ${q.quorum.join(',')} (leader ${q.leader ?? '?'}) after ${since()}\n`);
+    if (!prep.created && prep.addedOsds.length > 0) await registerKeys(session, prep.addedOsds.map((id) => `osd.${id}`), prep.keyring.keyOf.bind(prep.keyring));
+
+    await createPools(session, spec, io);
+    const startedOsds = startAll(dir, osds, io);
+    if (osds.length > 0) {
+      await waitForOsdsAndPgs(session, dir, spec, startedOsds, deadline, (what) => io.stdout(`${what} after ${since()}\n`));
+    }
+    const st = await fetchStatus(session, pollTimeoutMs * 3);
+    io.stdout(`${st.health.status} after ${since()}${st.health.status === 'HEALTH_OK' ? '' : `: ${healthSummary(st)}`}\n`);
+  } finally {
+    await session.close();
+  }
+  linkDefaultConf(dir, explicitDir === undefined, io);
+  io.stdout(`conf: ${dir.confPath}   try: nacre status${explicitDir === undefined ? '' : ` --conf ${dir.confPath}`}\n`);
+  return 0;
+}
+
+/** Start every daemon of the list that does not run; report each. */
+function startAll(dir: ClusterDir, list: readonly DaemonRef[], io: CommandIo): Started[] {
+  const started: Started[] = [];
+  for (const d of list) {
+    const spec = procSpecOf(dir, d);
+    const pid = runningPid(spec);
+    if (pid !== null) {
+      io.stdout(`  ${d.name.padEnd(8)} running      pid ${pid}\n`);
+      continue;
+    }
+    const newPid = startProcess(spec);
+    started.push({ ref: d, pid: newPid, markers: spec.markers });
+    io.stdout(`  ${d.name.padEnd(8)} started      pid ${newPid}  ${dir.logPath(d.name)}\n`);
+  }
+  return started;
+}
+
+/** A daemon we just started died: stop waiting at once and say why (port in use, bad store …). */
+function checkAlive(dir: ClusterDir, started: readonly Started[]): void {
+  for (const s of started) {
+    if (!isOurs(s.pid, s.markers)) {
+      throw new NacreError(`${s.ref.name} (pid ${s.pid}) exited during start-up; ${deathReason(dir, s.ref)} (log: ${dir.logPath(s.ref.name)})`, { code: 'EIO' });
+    }
+  }
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((r) => setTimeout(r, ms));
+}
+
+/** Poll `status` until condition holds; between polls make sure the daemons we started still live. */
+async function pollStatus(session: MonSession, dir: ClusterDir, started: readonly Started[], deadline: number, what: () => string, done: (s: StatusJson) => boolean): Promise<StatusJson> {
+  let last: StatusJson | null = null;
+  let lastErr = '';
+  for (;;) {
+    checkAlive(dir, started);
+    const remaining = deadline - performance.now();
+    if (remaining <= 0) {
+      throw new NacreError(`timed out waiting for ${what()}${last === null ? (lastErr !== '' ? ` (${lastErr})` : '') : ''}`, { code: 'ETIMEDOUT' });
+    }
+    try {
+      last = await fetchStatus(session, Math.max(1, Math.min(pollTimeoutMs, Math.floor(remaining))));
+      if (done(last)) return last;
+    } catch (err) {
+      const e = err as NacreError;
+      if (e.code !== 'ETIMEDOUT' && e.code !== 'EAGAIN') throw err;
+      lastErr = e.message;
+    }
+    await sleep(pollMs);
+  }
+}
+
+async function waitForQuorum(session: MonSession, dir: ClusterDir, mons: readonly DaemonRef[], started: readonly Started[], deadline: number): Promise<StatusJson> {
+  const all = mons.length;
+  const majority = Math.floor(all / 2) + 1;
+  let st: StatusJson | null = null;
+  // Everyone, within a grace; after that a majority is enough (and the report names who is missing).
+  const fullQuorumDeadline = Math.min(deadline, performance.now() + 30_000);
+  try {
+    st = await pollStatus(session, dir, started, fullQuorumDeadline, () => `all ${all} monitors to join the quorum`, (s) => s.quorum.length >= all);
+  } catch (err) {
+    if ((err as NacreError).code !== 'ETIMEDOUT') throw err;
+    st = await pollStatus(session, dir, started, deadline, () => `a monitor quorum (${majority} of ${all})`, (s) => s.quorum.length >= majority);
+  }
+  return st;
+}
+
+async function registerKeys(session: MonSession, entities: string[], keyOf: (e: `osd.${string}`) => Buffer | undefined): Promise<void> {
+  for (const entity of entities) {
+    const key = keyOf(entity as `osd.${string}`);
+    if (key === undefined) continue;
+    try {
+      await session.command('auth add', { entity, key: key.toString('base64') });
+    } catch (err) {
+      if ((err as NacreError).code !== 'EEXIST') throw err;
+    }
+  }
+}
+
+async function createPools(session: MonSession, spec: ClusterSpec, io: CommandIo): Promise<void> {
+  if (spec.pools.length === 0) return;
+  const map = await session.osdmap();
+  const have = new Set([...map.pools.values()].map((pool) => pool.name));
+  for (const pool of spec.pools) {
+    if (have.has(pool.name)) continue;
+    try {
+      await session.command('osd pool create', poolCreateArgs(pool));
+      io.stdout(`  pool ${pool.name.padEnd(8)} created      ${describePool(pool)}\n`);
+    } catch (err) {
+      if ((err as NacreError).code !== 'EEXIST') throw err;
+    }
+  }
+}
+
+function describePool(pool: PoolSpec): string {
+  const shape = pool.type === 'replicated' ? `replicated size ${pool.size} min_size ${pool.minSize}` : `erasure ${pool.k}+${pool.m}`;
+  return `${shape}, ${pool.pgNum} PGs, failure domain ${pool.failureDomain}`;
+}
+
+async function waitForOsdsAndPgs(session: MonSession, dir: ClusterDir, spec: ClusterSpec, started: readonly Started[], deadline: number, report: (what: string) => void): Promise<void> {
+  const n = spec.osds.length;
+  const osdsUp = await pollStatus(session, dir, started, deadline, () => `all ${n} OSDs to be up`, (s) => s.osdmap.num_up >= n);
+  report(`${osdsUp.osdmap.num_up}/${osdsUp.osdmap.num_osds} OSDs up (osdmap e${osdsUp.osdmap.epoch})`);
+  const expectedPgs = spec.pools.reduce((sum, pool) => sum + pool.pgNum, 0);
+  let last: StatusJson | null = null;
+  const active = await pollStatus(session, dir, started, deadline, () => `every PG to be active (${last === null ? '?' : pgLine(last)})`, (s) => {
+    last = s;
+    return allPgsActive(s, expectedPgs);
+  });
+  report(`${active.pgs.total} PGs ${pgLine(active)}`);
+}
+
+export function allPgsActive(s: StatusJson, expectedMin: number): boolean {
+  if (s.pgs.total < expectedMin) return false;
+  let activeCount = 0;
+  for (const [state, count] of Object.entries(s.pgs.by_state)) {
+    const words = state.split('+');
+    if (words.includes('active') && !words.includes('stale')) activeCount += count;
+  }
+  return activeCount === s.pgs.total;
+}
+
+function pgLine(s: StatusJson): string {
+  const parts = Object.entries(s.pgs.by_state).sort((a, b) => b[1] - a[1]).map(([state, count]) => `${count} ${state}`);
+  return parts.length === 0 ? 'no PGs' : parts.join(', ');
+}
+
+function healthSummary(s: StatusJson): string {
+  return s.health.checks.map((c) => `${c.code}: ${c.summary}`).join('; ') || 'no details';
+}
+
+/**
+ * With the default directory, also leave `./nacre.conf` (a symlink to run/nacre.conf) so
+ * `nacre status` in the same directory needs no --conf, as DESIGN §10 promises. Never replaces a
+ * regular file; a symlink is only replaced if it points at some other nacre.conf.
+ */
+function linkDefaultConf(dir: ClusterDir, enabled: boolean, io: CommandIo): void {
+  if (!enabled) return;
+  const link = resolve('nacre.conf');
+  if (link === dir.confPath) return;
+  const target = relative(process.cwd(), dir.confPath);
+  let st;
+  try {
+    st = lstatSync(link);
+  } catch {
+    st = null;
+  }
+  if (st !== null) {
+    if (!st.isSymbolicLink()) return;
+    const current = readlinkSync(link);
+    if (current === target) return;
+    if (!current.endsWith('nacre.conf')) return;
+    rmSync(link);
+  }
+  try {
+    symlinkSync(target, link);
+    io.stdout(`linked ./nacre.conf -> ${target}\n`);
+  } catch {
+    // Read-only directory and the like: --conf still works.
+  }
+}
