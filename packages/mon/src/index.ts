@@ -12,3 +12,4 @@
  */
 export * from './paxos/index.js';
 export * from './sim/index.js';
+export * from './services/index.js';

@@ -20,8 +20,8 @@
  * for people). Any monitor accepts any command; mutating ones are committed through Paxos by the
  * leader before the reply. Errors come back as error replies with codes (EINVAL bad arguments,
  * ENOENT unknown pool/OSD, EEXIST, EPERM missing confirmation, EAGAIN no quorum / retry):
- *   status · health · mon stat
- *   osd tree · osd dump · osd stat · osd create [id?, uuid?] · osd out|in|down [ids] · osd rm [ids]
+ *   status · health [detail?] · mon stat · df
+ *   osd tree · osd dump · osd stat · osd ls · osd create [id?, uuid?] · osd out|in|down [ids] · osd rm [ids]
  *   osd reweight [id, weight 0..1] · osd primary-affinity [id, weight 0..1]
  *   osd crush add [id, weight, host, rack?, root?, class?] · osd crush move [name, parent]
  *   osd crush remove [name] · osd crush reweight [name, weight] · osd crush add-bucket [name, type, parent?]
@@ -164,6 +164,13 @@ export interface OsdBoot {
   deviceClass?: string;
   /** Identity of the OSD's store (mkfs uuid): a different store under the same id is refused. */
   uuid: string;
+  /**
+   * Identity of this OSD process (random per start). Lets the monitor tell a resent boot (same
+   * bootId: answered, nothing changes) from a restart while the map still shows the OSD up (a new
+   * bootId: marked down, then up in a later epoch, so peers see a new interval). Optional: without
+   * it, a boot from the address the map already shows up is taken as a resend.
+   */
+  bootId?: string;
 }
 
 const nameOpts = { bytesMax: 128, bytesMin: 1 };
@@ -182,6 +189,7 @@ export const MonOsdBoot = defineRequest<OsdBoot, { epoch: number }>({
       weight: expectInt(o['weight'], 'weight', { min: 0, max: 100 * 0x10000 }),
       ...(o['deviceClass'] !== undefined ? { deviceClass: expectString(o['deviceClass'], 'deviceClass', nameOpts) } : {}),
       uuid: expectString(o['uuid'], 'uuid', { bytesMax: 64, bytesMin: 1 }),
+      ...(o['bootId'] !== undefined ? { bootId: expectString(o['bootId'], 'bootId', { bytesMax: 64, bytesMin: 1 }) } : {}),
     };
   },
   decodeReply: (raw) => ({ epoch: expectInt(expectRecord(raw, 'reply')['epoch'], 'epoch', { min: 0, max: epochMax }) }),
