@@ -211,13 +211,18 @@ export class Objecter {
           continue;
         }
         let outcome: T | RetryReply | typeof kicked;
+        let conn: Connection | null = null;
         try {
-          const conn = this.sessions.get(target.primary, addr);
+          conn = this.sessions.get(target.primary, addr);
           outcome = await this.attempt(call, spec.send(conn, target, remainingMs));
         } catch (err) {
           const e = err as NacreError;
           if (this.closedErr !== null) throw this.closedErr;
-          if (typeof e.code !== 'string' || !resendCodes.has(e.code)) throw withContext(e, spec.what);
+          // The connection itself failed (refused, lost, or another daemon now answers at that
+          // address — EPERM from the handshake): the OSD never judged the op, so try again
+          // once a map or the backoff says where to go. Anything the OSD answered is final.
+          const transportFailure = conn !== null && conn.error !== null;
+          if (!transportFailure && (typeof e.code !== 'string' || !resendCodes.has(e.code))) throw withContext(e, spec.what);
           lastReason = `osd.${target.primary}: ${e.message}`;
           attempt++;
           await this.pause(call, attempt, remainingMs);

@@ -8,6 +8,7 @@ import { formatPgId, pgToUpActing, type PgId } from '@nacre/osdmap';
 import type { OpReply } from '@nacre/proto';
 import type { FakeCluster } from '@nacre/client/testing';
 import { NacreError } from '@nacre/util';
+import { createMessenger } from '@nacre/msgr';
 import { codeOf, errOf, rig, sleep, waitFor } from './helpers.js';
 
 /** Reorder the PG's acting set with pg_temp so that its second member becomes primary. */
@@ -185,4 +186,22 @@ t.test('monitor failover does not disturb the data path', async (t) => {
   await io.writeFull('m', '2');
   t.equal((await io.read('m')).toString(), '2');
   t.not(cluster.monClient.sessionInfo?.addr, session.addr);
+});
+
+t.test('another daemon answers at the old primary address: wait for the map, then succeed', async (t) => {
+  const { fc, io } = await rig(t, {}, { osdConnectAttemptsMax: 1 });
+  await io.writeFull('imp', 'v1');
+  const loc = io.objectLocation('imp');
+  const victim = loc.actingPrimary;
+  const addr = fc.osds[victim]!.address;
+  await fc.killOsd(victim, { markDown: false });
+  const other = (victim + 1) % fc.osds.length;
+  const impostor = createMessenger({ entity: `osd.${other}`, keyring: fc.keyring, listen: addr }, { env: fc.env, transport: fc.clientTransport()! });
+  await impostor.start();
+  t.teardown(() => impostor.stop());
+  const p = io.writeFull('imp', 'v2');
+  await sleep(150);
+  fc.commit({ osdStates: [{ id: victim, up: false, downAt: fc.mon.epoch + 1 }] });
+  await p;
+  t.equal((await io.read('imp')).toString(), 'v2');
 });
