@@ -8,9 +8,9 @@
  * await osd.stop();
  * ```
  */
-import { NacreError, assert, type Env, type Logger, type TimerHandle } from '@nacre/util';
+import { AssertionFailure, NacreError, assert, type Env, type Logger, type TimerHandle } from '@nacre/util';
 import {
-  decodeOsdMap, formatPgId, osdIsUp, parsePgId, pgToUpActing, rawHashToPgSeed, type OsdMap,
+  applyIncremental, decodeIncremental, decodeOsdMap, formatPgId, osdIsUp, parsePgId, pgToUpActing, rawHashToPgSeed, type OsdMap,
 } from '@nacre/osdmap';
 import { Transaction, type ObjectStore } from '@nacre/objectstore';
 import {
@@ -25,7 +25,7 @@ import {
   OsdAdmin, OsdPeerInfo, OsdPgActivate, OsdPgLog, OsdPgQuery, OsdPull, OsdPush, OsdRepOp, asWire, chunkToWire,
   pgLogReplyToWire, pgQueryReplyToWire, pgActivateReplyToWire, type ObjectChunk, type PgActivateReply, type PgLogReply, type PgQueryReply,
 } from './messages.js';
-import { MessengerMonLink, type MonLink } from './mon-link.js';
+import { MonClientLink, type MonLink } from './mon-link.js';
 import { locatorOf, objectKeyText, placementHashOf, storeNameOf } from './object-name.js';
 import { emptyPgInfo } from './pg-types.js';
 import { Pg, type PgHost } from './pg.js';
@@ -44,6 +44,8 @@ export interface OsdInit {
   id: number;
   /** Monitor addresses (`host:port`). */
   mons: string[];
+  /** The cluster's fsid (maps of another cluster are refused); adopted from the first map if unset. */
+  fsid?: string;
   /** Keys of everyone allowed to connect (clients, OSDs, monitors), and ours. */
   keyring: KeyLookup;
   /** Our own key (default: keyring.keyOf('osd.<id>')). */
@@ -94,8 +96,11 @@ export class Osd implements PgHost {
   private readonly throttle: WriteThrottle;
   private statusValue: OsdStatus = 'idle';
   private uuid = '';
+  /** Random per process start: lets the monitor tell a restart from a resent boot. */
+  private readonly bootId: string;
   private epochWaiters: EpochWaiter[] = [];
   private mapChain: Promise<void> = Promise.resolve();
+  private pendingMaps: OsdMap[] = [];
   private readonly peerConns = new Map<number, { addr: string; conn: Connection }>();
   private timers: TimerHandle[] = [];
   private booting = false;
@@ -112,6 +117,7 @@ export class Osd implements PgHost {
     this.store = components.store;
     this.logger = components.env.logger;
     this.history = new MapHistory(this.config.mapHistoryEpochsMax);
+    this.bootId = randomUuid(this.env);
     const entity = `osd.${init.id}`;
     const key = init.key ?? init.keyring.keyOf(entity as EntityName);
     if (key === undefined) throw new NacreError(`no key for ${entity}`, { code: 'EINVAL' });
@@ -123,7 +129,7 @@ export class Osd implements PgHost {
       { entity, key, keyring: init.keyring, listen: init.hbAddr },
       { env: this.env, ...(components.hbTransport ?? components.transport ? { transport: components.hbTransport ?? components.transport! } : {}) },
     );
-    this.monLink = components.monLink?.(this.msgr) ?? new MessengerMonLink(this.msgr, this.env, { osd: init.id, mons: init.mons });
+    this.monLink = components.monLink?.(this.msgr) ?? new MonClientLink(this.msgr, this.env, { osd: init.id, mons: init.mons, ...(init.fsid !== undefined ? { fsid: init.fsid } : {}) });
     this.watches = new WatchRegistry(this.env.timers, this.config.notifiesInFlightMax);
     this.throttle = new WriteThrottle(this.config.writesInFlightMax);
     this.heartbeat = new Heartbeat({
@@ -188,7 +194,7 @@ export class Osd implements PgHost {
     await this.msgr.start();
     await this.hbMsgr.start();
     this.statusValue = 'running';
-    this.monLink.subscribe(() => this.epoch, (b) => this.onMaps(b));
+    this.monLink.onMap((m) => this.onMap(m));
     await this.monLink.start();
     this.heartbeat.start();
     this.timers.push(this.env.timers.setInterval(() => this.monLink.beacon(this.epoch), this.config.beaconIntervalMs));
@@ -262,6 +268,7 @@ export class Osd implements PgHost {
         weight: this.init.weight ?? 0x10000,
         ...(this.init.deviceClass !== undefined ? { deviceClass: this.init.deviceClass } : {}),
         uuid: this.uuid,
+        bootId: this.bootId,
       });
       this.logger.info({ epoch: r.epoch }, 'boot acknowledged');
       if (r.epoch > this.epoch) void this.fetchMaps();
@@ -277,18 +284,23 @@ export class Osd implements PgHost {
     return me === undefined || !me.exists || !me.up || me.addr !== this.publicAddress;
   }
 
-  private onMaps(bundle: OsdMapBundle): void {
-    this.mapChain = this.mapChain.then(() => this.processBundle(bundle)).catch((err: unknown) => {
-      this.logger.error({ err }, 'map bundle rejected');
+  /** Maps from the monitor link, one epoch at a time; processed in batches, in order. */
+  private onMap(map: OsdMap): void {
+    this.pendingMaps.push(map);
+    if (this.pendingMaps.length > 1) return;
+    this.mapChain = this.mapChain.then(() => this.processMaps(this.pendingMaps.splice(0))).catch((err: unknown) => {
+      if (err instanceof AssertionFailure) throw err;
+      this.logger.error({ err }, 'map processing failed');
     });
   }
 
+  /** Ask the monitors for what we lack (after a gap, or because a peer or client is ahead). */
   private async fetchMaps(): Promise<void> {
     if (this.fetchingMaps || this.statusValue !== 'running') return;
     this.fetchingMaps = true;
     try {
-      const b = await this.monLink.getMaps(this.epoch);
-      this.onMaps(b);
+      const maps = this.bundleToMaps(await this.monLink.getMaps(this.epoch));
+      for (const m of maps) this.onMap(m);
     } catch (err) {
       this.logger.debug({ err: (err as Error).message }, 'map fetch failed');
     } finally {
@@ -296,32 +308,50 @@ export class Osd implements PgHost {
     }
   }
 
-  private async processBundle(bundle: OsdMapBundle): Promise<void> {
-    if (this.statusValue !== 'running') return;
+  /** Decode a bundle into consecutive maps after our newest (skipping what we hold). */
+  private bundleToMaps(bundle: OsdMapBundle): OsdMap[] {
+    const out: OsdMap[] = [];
+    let cur = this.history.newest;
+    if (bundle.full !== undefined) {
+      const full = decodeOsdMap(bundle.full);
+      if (cur === null || full.epoch > cur.epoch) {
+        out.push(full);
+        cur = full;
+      }
+    }
+    for (const bytes of bundle.incrementals) {
+      const inc = decodeIncremental(bytes);
+      if (cur === null || inc.epoch <= cur.epoch) continue;
+      if (inc.epoch !== cur.epoch + 1) break;
+      cur = applyIncremental(cur, inc);
+      out.push(cur);
+    }
+    return out;
+  }
+
+  /** A map after a gap: try to get the epochs in between from the monitors first. */
+  private async fillGap(next: OsdMap): Promise<OsdMap[]> {
+    const newest = this.history.newest;
+    if (newest === null || next.epoch === newest.epoch + 1) return [];
+    try {
+      return this.bundleToMaps(await this.monLink.getMaps(newest.epoch)).filter((m) => m.epoch < next.epoch);
+    } catch (err) {
+      this.logger.info({ from: newest.epoch, to: next.epoch, err: (err as Error).message }, 'cannot fill the map gap; peering treats it conservatively');
+      return [];
+    }
+  }
+
+  private async processMaps(incoming: OsdMap[]): Promise<void> {
+    if (this.statusValue !== 'running' || incoming.length === 0) return;
     const prev = this.history.newest;
     const txn = new Transaction();
     const added: OsdMap[] = [];
-    if (bundle.full !== undefined) {
-      const full = decodeOsdMap(bundle.full);
-      if (full.epoch > this.epoch && this.history.addFull(full, Buffer.from(bundle.full), txn)) added.push(full);
+    for (const map of incoming) {
+      if (map.epoch <= this.history.newestEpoch) continue;
+      for (const m of await this.fillGap(map)) if (this.history.add(m, txn)) added.push(m);
+      if (this.history.add(map, txn)) added.push(map);
     }
-    for (const bytes of bundle.incrementals) {
-      const head = this.history.newest;
-      if (head === null) break;
-      let map: OsdMap;
-      try {
-        map = this.history.addIncremental(Buffer.from(bytes), txn);
-      } catch (err) {
-        // Older (already applied) or not following: skip it; a gap is filled by fetching.
-        if ((err as { code?: string }).code === 'EINVAL') continue;
-        throw err;
-      }
-      added.push(map);
-    }
-    if (added.length === 0) {
-      if (bundle.lastEpoch > this.epoch) void this.fetchMaps();
-      return;
-    }
+    if (added.length === 0) return;
     const final = added[added.length - 1]!;
     this.history.trim(txn, this.oldestNeededEpoch());
     const changed = new Set<Pg>();
@@ -329,7 +359,6 @@ export class Osd implements PgHost {
     for (const pg of this.createPgs(final, txn)) changed.add(pg);
     await this.store.queueTransaction(txn);
     this.afterMaps(prev, final, changed);
-    if (bundle.lastEpoch > this.epoch) void this.fetchMaps();
   }
 
   private oldestNeededEpoch(): number {
