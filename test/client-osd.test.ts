@@ -4,7 +4,7 @@
  * Covers the client acceptance items that need real OSDs: random objects byte-identical, ls lists
  * exactly them, overwrite/append/truncate/xattr/omap semantics, guarded-op conflicts, bad input,
  * resends across a primary that dies under writes (every acknowledged write reads back), and
- * watch/notify following the primary. Multi-process runs with real monitors: test/README.md.
+ * watch/notify following the primary. With real monitors and OSD processes: rados-cluster.test.ts.
  */
 import t from 'tap';
 import { ObjectOperation, connect, type Cluster, type IoCtx } from '@nacre/client';
