@@ -100,6 +100,8 @@ export interface MonitorDaemonInfo {
   osdmapEpoch: number;
   fsid: string;
   proposals: number;
+  /** Full-state syncs installed since start. */
+  snapshotsInstalled: number;
 }
 
 /** Driver-generated events waiting for the core; bounded as a bug fence against feedback loops. */
@@ -141,6 +143,7 @@ export class MonitorDaemon {
   /** What the store held at start, until the core's boot event takes it. */
   private bootPersisted: PersistedState | null = null;
 
+  private snapshotsInstalled = 0;
   private readonly events: QueuedEvent[] = [];
   private draining = false;
   private role: { role: MonitorRole; epoch: number; leader: Rank | undefined; quorum: Rank[] } = { role: 'down', epoch: 0, leader: undefined, quorum: [] };
@@ -300,6 +303,7 @@ export class MonitorDaemon {
       osdmapEpoch: this.visibleState?.osdmap.epoch ?? 0,
       fsid: this.fsidValue,
       proposals: this.batcher?.proposals ?? 0,
+      snapshotsInstalled: this.snapshotsInstalled,
     };
   }
 
@@ -352,7 +356,11 @@ export class MonitorDaemon {
       case 'cancelTimer': this.timers!.cancel(e.timer); return;
       case 'needSnapshot': this.feedEvent(() => this.snapshotReady(e.requestId)); return;
       case 'committed': this.publish(e.version); return;
-      case 'snapshotInstalled': this.publish(e.version); return;
+      case 'snapshotInstalled':
+        this.snapshotsInstalled++;
+        this.log.info({ version: e.version }, 'full-state sync installed');
+        this.publish(e.version);
+        return;
       case 'proposalCommitted': this.proposalCommitted(e.proposalId, e.version); return;
       case 'proposalFailed': this.batcher!.onFailed(e.proposalId, e.outcome, e.reason); return;
       case 'readable': this.setReadable(e.readable); return;
