@@ -27,12 +27,13 @@ const map = buildTestMap({ hosts: 3, osdsPerHost: 1, pools: [{ name: 'rbd', pgNu
 const fake = new FakeMonCluster(map, env);
 const statusData = {
   fsid: map.fsid,
-  health: { status: 'HEALTH_WARN', checks: { OSD_DOWN: { severity: 'HEALTH_WARN', summary: { message: '3 osds down' } } } },
+  health: { status: 'HEALTH_WARN', checks: [{ code: 'OSD_DOWN', severity: 'HEALTH_WARN', summary: '3 osds down', detail: [], hint: 'start them' }] },
   quorum: ['a'],
   leader: 'a',
+  monmap_epoch: 1,
   monmap: { epoch: 1, mons: [{ name: 'a', rank: 0, addr: 'x' }] },
   osdmap: { epoch: map.epoch, num_osds: 3, num_up: 0, num_in: 3 },
-  pools: [{ id: 1, name: 'rbd', type: 'replicated', size: 3, min_size: 2, pg_num: 8 }],
+  pools: [{ pool_id: 1, pool_name: 'rbd', type: 'replicated', size: 3, min_size: 2, pg_num: 8 }],
   pgs: { total: 8, by_state: { unknown: 8 } },
 };
 fake.commandHandlers.set('status', () => ({ data: statusData, text: '' }));
@@ -70,7 +71,8 @@ t.test('status: human like ceph -s, json normalised', async (t) => {
   t.equal(json.code, 0, json.stderr);
   const st = JSON.parse(json.stdout);
   t.match(st, { health: { status: 'HEALTH_WARN' }, quorum: ['a'], leader: 'a', monmap_epoch: 1, osdmap: { epoch: 1, num_osds: 3, num_up: 0, num_in: 3 }, pgs: { total: 8, by_state: { unknown: 8 } } });
-  t.equal(st.pools[0].name, 'rbd');
+  t.equal(st.pools[0].pool_name, 'rbd');
+  t.match(normalizeStatus(statusData).pools[0], { id: 1, name: 'rbd' });
   t.throws(() => normalizeStatus({ hello: 1 }), { code: 'EPROTO' });
 });
 

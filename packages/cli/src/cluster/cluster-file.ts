@@ -83,7 +83,7 @@ export interface ErasurePoolSpec {
 export type PoolSpec = ReplicatedPoolSpec | ErasurePoolSpec;
 
 /** Daemon tunables: each becomes a key in nacre.conf (see `settingDefs`). */
-export type ClusterSettings = Record<string, string | number | boolean>;
+export type ClusterSettings = Record<string, string | number>;
 
 export interface ClusterSpec {
   name: string;
@@ -95,9 +95,15 @@ export interface ClusterSpec {
 }
 
 export interface SettingDef {
-  /** nacre.conf section the key goes into. */
-  section: 'global' | 'mon' | 'osd';
-  kind: 'int' | 'string' | 'bool';
+  /**
+   * Where the value goes: `conf` — nacre.conf, read by the daemons at start (`section` says which
+   * daemons); `config` — the monitors' replicated config (`config set mon KEY VALUE`, applied
+   * when the cluster is created; change it later with `nacre config set`), also recorded in
+   * nacre.conf's [mon] section for reference.
+   */
+  target: 'conf' | 'config';
+  section: 'global' | 'mon';
+  kind: 'int' | 'string';
   min?: number;
   max?: number;
   values?: readonly string[];
@@ -107,18 +113,16 @@ export interface SettingDef {
 
 /**
  * The tunables a cluster file may set. Deliberately few (users drown in Ceph's thousand options):
- * a typo is an error that lists these, not a silently ignored key.
+ * a typo is an error that lists these, not a silently ignored key. Names are the daemons' own.
  */
 export const settingDefs: Readonly<Record<string, SettingDef>> = Object.freeze({
-  log_level: { section: 'global', kind: 'string', values: ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'], doc: 'daemon log level (default info)' },
-  mon_osd_down_out_interval: { section: 'mon', kind: 'int', min: 0, max: 30 * 24 * 3600, doc: 'seconds a down OSD stays in before the monitors mark it out (default 600)' },
-  mon_osd_min_down_reporters: { section: 'mon', kind: 'int', min: 1, max: 100, doc: 'distinct OSDs that must report a peer before it is marked down (default 2)' },
-  mon_osd_beacon_grace: { section: 'mon', kind: 'int', min: 1, max: 3600, doc: 'seconds without a beacon before an OSD is marked down (default 30)' },
-  mon_lease: { section: 'mon', kind: 'int', min: 1, max: 60, doc: 'seconds of a peon read lease (default 5)' },
-  mon_election_timeout: { section: 'mon', kind: 'int', min: 1, max: 60, doc: 'seconds before an election round is retried (default 5)' },
-  osd_heartbeat_interval: { section: 'osd', kind: 'int', min: 1, max: 60, doc: 'seconds between heartbeats to PG peers (default 1)' },
-  osd_heartbeat_grace: { section: 'osd', kind: 'int', min: 1, max: 600, doc: 'seconds without a heartbeat reply before a peer is reported (default 6)' },
-  osd_fsync: { section: 'osd', kind: 'bool', doc: 'fdatasync every write (default true; false only for throwaway clusters)' },
+  log_level: { target: 'conf', section: 'global', kind: 'string', values: ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'], doc: 'daemon log level (default info)' },
+  mon_lease_ms: { target: 'conf', section: 'mon', kind: 'int', min: 100, max: 60_000, doc: 'monitor read lease in ms; a dead leader is replaced after about 2-3 leases (default 2000)' },
+  mon_election_timeout_ms: { target: 'conf', section: 'mon', kind: 'int', min: 100, max: 60_000, doc: 'monitor election round in ms (default 2000)' },
+  mon_osd_down_out_interval: { target: 'config', section: 'mon', kind: 'int', min: 0, max: 31_536_000, doc: 'seconds a down OSD stays in before its data is re-replicated elsewhere; 0 never (default 600)' },
+  mon_osd_min_down_reporters: { target: 'config', section: 'mon', kind: 'int', min: 1, max: 1000, doc: 'distinct hosts that must report an OSD before it is marked down (default 2)' },
+  mon_osd_report_timeout: { target: 'config', section: 'mon', kind: 'int', min: 1, max: 31_536_000, doc: 'seconds without a beacon before an OSD is marked down (default 900)' },
+  osd_heartbeat_grace: { target: 'config', section: 'mon', kind: 'int', min: 1, max: 86_400, doc: 'seconds an OSD must be unreachable before peer reports count (default 20)' },
 });
 
 /** Read and validate a cluster file. */
@@ -292,10 +296,7 @@ function parseSettings(c: Checker, top: Record<string, unknown>): ClusterSetting
     const def = settingDefs[key];
     if (def === undefined) c.fail(path, `unknown setting (known: ${Object.keys(settingDefs).join(', ')})`);
     if (def.kind === 'int') out[key] = reqNumberInt(c, value, path, def.min ?? 0, def.max ?? Number.MAX_SAFE_INTEGER);
-    else if (def.kind === 'bool') {
-      if (typeof value !== 'boolean') c.fail(path, `expected true or false, got ${show(value)}`);
-      out[key] = value;
-    } else {
+    else {
       if (typeof value !== 'string' || (def.values !== undefined && !def.values.includes(value))) {
         c.fail(path, `expected ${def.values !== undefined ? `one of ${def.values.join(', ')}` : 'a string'}, got ${show(value)}`);
       }

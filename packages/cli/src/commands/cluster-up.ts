@@ -18,7 +18,7 @@ import { existsSync, lstatSync, readlinkSync, rmSync, symlinkSync } from 'node:f
 import { relative, resolve } from 'node:path';
 import { NacreError } from '@nacre/util';
 import { UsageError, flagString, parseArgs, parseIntStrict } from '../args.js';
-import { loadClusterFile, type ClusterSpec, type PoolSpec } from '../cluster/cluster-file.js';
+import { loadClusterFile, settingDefs, type ClusterSpec, type PoolSpec } from '../cluster/cluster-file.js';
 import { checkBuilt, deathReason, mkfsMonitor, procSpecOf } from '../cluster/daemons.js';
 import { ClusterDir, daemonsOf, defaultRunDir, type DaemonRef } from '../cluster/layout.js';
 import { prepareClusterDir } from '../cluster/prepare.js';
@@ -75,6 +75,7 @@ export async function clusterUp(argv: string[], io: CommandIo): Promise<number> 
   try {
     const q = await waitForQuorum(session, dir, mons, startedMons, deadline);
     io.stdout(`quorum ${q.quorum.join(',')} (leader ${q.leader ?? '?'}) after ${since()}\n`);
+    await applyConfig(session, spec, io);
     if (!prep.created && prep.addedOsds.length > 0) await registerKeys(session, prep.addedOsds.map((id) => `osd.${id}`), prep.keyring.keyOf.bind(prep.keyring));
 
     await createPools(session, spec, io);
@@ -157,6 +158,26 @@ async function waitForQuorum(session: MonSession, dir: ClusterDir, mons: readonl
     st = await pollStatus(session, dir, started, deadline, () => `a monitor quorum (${majority} of ${all})`, (s) => s.quorum.length >= majority);
   }
   return st;
+}
+
+/**
+ * Settings kept in the monitors' replicated config: the cluster file is the source of truth, so
+ * every `up` sets those that differ (and only those: an unchanged value costs no Paxos round).
+ */
+async function applyConfig(session: MonSession, spec: ClusterSpec, io: CommandIo): Promise<void> {
+  for (const [key, value] of Object.entries(spec.settings)) {
+    if (settingDefs[key]?.target !== 'config') continue;
+    const want = String(value);
+    let have: unknown;
+    try {
+      have = (await session.command('config get', { who: 'mon', key })).data;
+    } catch (err) {
+      if ((err as NacreError).code !== 'ENOENT') throw err;
+    }
+    if ((have as { value?: unknown } | undefined)?.value === want) continue;
+    await session.command('config set', { who: 'mon', key, value: want });
+    io.stdout(`  config   mon ${key} = ${want}\n`);
+  }
 }
 
 async function registerKeys(session: MonSession, entities: string[], keyOf: (e: `osd.${string}`) => Buffer | undefined): Promise<void> {

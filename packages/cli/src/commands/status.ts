@@ -15,8 +15,10 @@
  *       usage:   0 B used, 16 GiB / 16 GiB avail
  *       pgs:     64 active+clean
  *
- * `--format json` prints the normalised document below (`StatusJson`): at least
- * `{health, quorum, leader, monmap_epoch, osdmap: {epoch, num_osds, num_up, num_in}, pools, pgs: {total, by_state}}`.
+ * The text and the JSON are the monitor's (`status` command, packages/mon/src/services/status.ts):
+ * `--format json` has at least `{fsid, health: {status, checks}, quorum: [names], leader,
+ * monmap_epoch, osdmap: {epoch, num_osds, num_up, num_in}, pools: [...], pgs: {total, by_state}}`.
+ * `StatusJson` is the CLI's own reading of it (cluster up waits on it).
  */
 import { NacreError } from '@nacre/util';
 import { UsageError, parseArgs } from '../args.js';
@@ -51,8 +53,14 @@ const status: Command = async (argv, io) => {
   if (p.positionals.length > 0) throw new UsageError(`unexpected argument '${p.positionals[0]}'`);
   const format = outputFormat(p);
   const opts = sessionOptions(p);
-  const st = await withMonSession(opts, (s) => fetchStatus(s, opts.timeoutMs));
-  io.stdout(format === 'plain' ? formatStatus(st) : formatJson(st, format));
+  const reply = await withMonSession(opts, (s) => s.command('status'));
+  const st = normalizeStatus(reply.data);
+  if (format !== 'plain') {
+    // The monitor's document as it is (it has every field of StatusJson and more, e.g. election_epoch).
+    io.stdout(formatJson(reply.data, format));
+    return 0;
+  }
+  io.stdout(reply.text !== '' ? (reply.text.endsWith('\n') ? reply.text : reply.text + '\n') : formatStatus(st));
   return 0;
 };
 export default status;
@@ -142,9 +150,9 @@ export function normalizeStatus(data: unknown): StatusJson {
       by_state: Object.fromEntries(Object.entries(byState).filter(([, v]) => typeof v === 'number')) as Record<string, number>,
     },
     usage: {
-      objects: num(u['objects'], pg['num_objects']), stored_bytes: num(u['stored_bytes'], pg['data_bytes']),
-      allocated_bytes: num(u['allocated_bytes'], pg['bytes_used']), capacity_bytes: num(u['capacity_bytes'], pg['bytes_total']),
-      avail_bytes: num(u['avail_bytes'], pg['bytes_avail']),
+      objects: num(u['objects']), stored_bytes: num(u['stored_bytes']),
+      allocated_bytes: num(u['used_bytes'], u['allocated_bytes']), capacity_bytes: num(u['total_bytes'], u['capacity_bytes']),
+      avail_bytes: num(u['avail_bytes']),
     },
   };
 }
