@@ -48,14 +48,17 @@ export function checkBuilt(kind: DaemonKind): void {
 const mkfsTimeoutMs = 60_000;
 
 /**
- * Create a monitor's store (`main.js --mkfs`), synchronously: bootstrap facts (fsid, monmap,
- * keyring) come from nacre.conf and the keyring. Fails with the daemon's own last output lines.
+ * Create a monitor's store (`main.js --mkfs`), synchronously: fsid, monmap (the [mon.X]
+ * sections in order), creation time and keys come from nacre.conf and the keyring; pools and
+ * replicated config from DIR/bootstrap.json. Fails with the daemon's own last output line.
  */
 export function mkfsMonitor(dir: ClusterDir, d: DaemonRef): void {
   const main = requireMain('mon');
   const env = { ...process.env };
   delete env['NODE_OPTIONS'];
-  const r = spawnSync(process.execPath, [main, '--mkfs', '--conf', dir.confPath, '--id', d.id], {
+  const args = [main, '--mkfs', '--conf', dir.confPath, '--id', d.id];
+  if (existsSync(dir.bootstrapPath)) args.push('--bootstrap', dir.bootstrapPath);
+  const r = spawnSync(process.execPath, args, {
     cwd: dir.root, env, encoding: 'utf8', timeout: mkfsTimeoutMs, maxBuffer: 1 << 20,
   });
   if (r.status !== 0) {

@@ -4,6 +4,7 @@
  *   DIR/nacre.conf        fsid, mon_host, keyring; one [mon.X] / [osd.N] section per daemon (the
  *                         spawner's record of what it manages: `cluster status/start/down` read it)
  *   DIR/keyring           secret keys of mon.X, osd.N and client.admin (mode 0600)
+ *   DIR/bootstrap.json    pools + config the monitors' mkfs commits as the first state
  *   DIR/mon.a/            monitor store           DIR/osd.0/   OSD store (block file + metadata)
  *   DIR/mon.a.log         daemon output           DIR/mon.a.pid  pid of the process we started
  *
@@ -40,6 +41,11 @@ export class ClusterDir {
 
   get keyringPath(): string {
     return join(this.root, 'keyring');
+  }
+
+  /** Pools and settings the monitors' mkfs puts into the first committed state. */
+  get bootstrapPath(): string {
+    return join(this.root, 'bootstrap.json');
   }
 
   dataDir(name: string): string {

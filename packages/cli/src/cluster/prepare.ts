@@ -5,12 +5,13 @@
  * mkfs), so a cluster file whose monitors differ from the directory's is refused.
  */
 import { randomUUID } from 'node:crypto';
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { ClusterConf, Keyring } from '@nacre/msgr';
 import type { EntityName } from '@nacre/proto';
 import { NacreError } from '@nacre/util';
 import { settingDefs, type ClusterSpec, type OsdSpec } from './cluster-file.js';
 import { daemonsOf, type ClusterDir } from './layout.js';
+import { poolCreateArgs } from './pool-args.js';
 
 export interface Prepared {
   conf: ClusterConf;
@@ -39,6 +40,8 @@ function createFresh(dir: ClusterDir, spec: ClusterSpec): Prepared {
   const conf = new ClusterConf(dir.confPath, dir.root);
   conf.set('global', 'fsid', fsid);
   conf.set('global', 'cluster', spec.name);
+  // Every monitor's mkfs must see the same creation time (it is part of the bootstrap state).
+  conf.set('global', 'created_ms', String(Date.now()));
   conf.set('global', 'mon_host', spec.mons.map((m) => m.addr).join(','));
   conf.set('global', 'keyring', dir.keyringPath);
   for (const [key, value] of Object.entries(spec.settings)) conf.set(settingDefs[key]!.section, key, String(value));
@@ -49,6 +52,7 @@ function createFresh(dir: ClusterDir, spec: ClusterSpec): Prepared {
     conf.set(name, 'log_file', dir.logPath(name));
   }
   for (const o of spec.osds) writeOsdSection(conf, dir, o);
+  writeBootstrap(dir, spec);
   writeConf(conf, dir);
   return { conf, keyring, fsid, created: true, addedOsds: spec.osds.map((o) => o.id) };
 }
@@ -94,6 +98,19 @@ function writeOsdSection(conf: ClusterConf, dir: ClusterDir, o: OsdSpec): void {
   if (o.deviceClass !== undefined) conf.set(name, 'device_class', o.deviceClass);
   conf.set(name, 'crush_weight', String(o.weight));
   conf.set(name, 'block_size', String(o.blockSizeBytes));
+}
+
+/**
+ * What the first leader commits as the cluster's first state besides fsid, monmap and keys
+ * (the monitor's `--mkfs --bootstrap FILE`): the cluster file's pools, so they exist from epoch 1,
+ * and its replicated-config settings.
+ */
+function writeBootstrap(dir: ClusterDir, spec: ClusterSpec): void {
+  const config = Object.entries(spec.settings)
+    .filter(([key]) => settingDefs[key]!.target === 'config')
+    .map(([key, value]) => ['mon', key, String(value)]);
+  const doc = { pools: spec.pools.map(poolCreateArgs), config };
+  writeFileSync(dir.bootstrapPath, JSON.stringify(doc, null, 2) + '\n', { mode: 0o644 });
 }
 
 function writeConf(conf: ClusterConf, dir: ClusterDir): void {

@@ -27,7 +27,7 @@ import type { CommandIo } from '../main.js';
 import { openMonSession, type MonSession } from '../mon-session.js';
 import { formatSeconds } from '../output.js';
 import { fetchStatus, type StatusJson } from './status.js';
-import { poolCreateArgs } from './pool.js';
+import { poolCreateArgs } from '../cluster/pool-args.js';
 
 export const defaultClusterFile = 'cluster.example.yaml';
 /** Default for the whole bring-up (monitors, OSDs, PGs active). */

@@ -15,7 +15,6 @@
 import type { CommandArg } from '@nacre/proto';
 import { NacreError } from '@nacre/util';
 import { UsageError, flagBool, flagInt, flagString, parseArgs, parseIntStrict } from '../args.js';
-import type { PoolSpec } from '../cluster/cluster-file.js';
 import type { Command, CommandIo } from '../main.js';
 import { runMonCommand, sessionFlags } from '../mon-session.js';
 
@@ -54,13 +53,6 @@ const pool: Command = async (argv, io) => {
   }
 };
 export default pool;
-
-/** The `osd pool create` arguments for a pool of the cluster file (cluster up uses the same). */
-export function poolCreateArgs(p: PoolSpec): Record<string, CommandArg> {
-  const common = { name: p.name, pg_num: p.pgNum, min_size: p.minSize, failure_domain: p.failureDomain };
-  if (p.type === 'replicated') return { ...common, type: 'replicated', size: p.size };
-  return { ...common, type: 'erasure', k: p.k, m: p.m, stripe_unit: p.stripeUnitBytes };
-}
 
 async function create(argv: string[], io: CommandIo): Promise<number> {
   const p = parseArgs(argv, {
