@@ -23,16 +23,21 @@ export interface MonitorDaemonOptions {
   acceptTimeoutFactor: number;
   /** Committed Paxos values kept (Ceph paxos_min); a monitor further behind gets a full-state sync. */
   retainedVersionsMax: number;
+  /**
+   * A quorum member whose every connection has been down this long (its process is gone: the
+   * kernel refused or reset the connection) is treated as failed at once — the timer that would
+   * eventually notice its silence (a peon's lease timeout, the leader's lease-ack or accept
+   * timeout) is fired early. Nacre's addition; it only shortens failover. 0 disables it.
+   */
+  peerLostGraceMs: number;
+  /** How often connectivity to quorum members is checked for the above. */
+  peerWatchIntervalMs: number;
   /** Failure detection and down→out run this often on the leader (Ceph mon_tick_interval). */
   tickIntervalMs: number;
   /** A peon waits this long for the leader's answer to a forwarded request. */
   forwardTimeoutMs: number;
   /** Requests forwarded by this monitor and not yet answered. */
   forwardsInFlightMax: number;
-  /** Callers waiting for an OSDMap epoch to commit (osd_boot, osd_alive, pg_temp replies). */
-  epochWaitersMax: number;
-  /** Longest an osd_boot / osd_alive / pg_temp reply waits for its epoch before EAGAIN. */
-  epochWaitMs: number;
 }
 
 export const defaultMonitorDaemonOptions: Readonly<MonitorDaemonOptions> = Object.freeze({
@@ -42,11 +47,11 @@ export const defaultMonitorDaemonOptions: Readonly<MonitorDaemonOptions> = Objec
   leaseAckTimeoutFactor: 2.0,
   acceptTimeoutFactor: 2.0,
   retainedVersionsMax: 500,
+  peerLostGraceMs: 500,
+  peerWatchIntervalMs: 100,
   tickIntervalMs: 1_000,
   forwardTimeoutMs: 8_000,
   forwardsInFlightMax: 4_096,
-  epochWaitersMax: 65_536,
-  epochWaitMs: 8_000,
 });
 
 /** nacre.conf / command-line key of each option. */
@@ -57,11 +62,11 @@ export const MONITOR_OPTION_KEYS: Readonly<Record<keyof MonitorDaemonOptions, st
   leaseAckTimeoutFactor: 'mon_lease_ack_timeout_factor',
   acceptTimeoutFactor: 'mon_accept_timeout_factor',
   retainedVersionsMax: 'paxos_min',
+  peerLostGraceMs: 'mon_peer_lost_grace_ms',
+  peerWatchIntervalMs: 'mon_peer_watch_interval_ms',
   tickIntervalMs: 'mon_tick_interval_ms',
   forwardTimeoutMs: 'mon_forward_timeout_ms',
   forwardsInFlightMax: 'mon_forwards_in_flight_max',
-  epochWaitersMax: 'mon_epoch_waiters_max',
-  epochWaitMs: 'mon_epoch_wait_ms',
 });
 
 const FACTORS: ReadonlySet<keyof MonitorDaemonOptions> = new Set(['leaseRenewFactor', 'leaseAckTimeoutFactor', 'acceptTimeoutFactor']);
@@ -84,7 +89,7 @@ export function resolveMonitorDaemonOptions(
       if (text.trim() === '' || !Number.isFinite(value)) throw new NacreError(`${key} must be a number, got '${text}'`, { code: 'EINVAL' });
     }
     if (value === undefined) continue;
-    const ok = FACTORS.has(name) ? value > 0 : Number.isSafeInteger(value) && value > 0;
+    const ok = FACTORS.has(name) ? value > 0 : Number.isSafeInteger(value) && (value > 0 || (name === 'peerLostGraceMs' && value === 0));
     if (!ok) throw new NacreError(`${key} must be a positive ${FACTORS.has(name) ? 'number' : 'integer'}, got ${value}`, { code: 'EINVAL' });
     out[name] = value;
   }

@@ -129,6 +129,11 @@ export class MonitorDaemon {
   private router: RequestRouter | null = null;
   private readonly feed: OsdMapFeed;
   private tickTimer: TimerHandle | null = null;
+  private peerWatchTimer: TimerHandle | null = null;
+  /** Quorum members with no open connection: since when (monotonic ms). */
+  private readonly unreachableSinceMs = new Map<Rank, number>();
+  /** Timers fired early because a quorum member's process was gone (stats, tests). */
+  earlyFailovers = 0;
   private monmapValue: MonMap | null = null;
   private bootstrap: BootstrapOptions | null = null;
   private fsidValue = '';
@@ -248,6 +253,9 @@ export class MonitorDaemon {
     await this.messenger.start();
     this.peers.start();
     this.tickTimer = this.env.timers.setInterval(() => this.tick(), this.options.tickIntervalMs);
+    if (this.options.peerLostGraceMs > 0) {
+      this.peerWatchTimer = this.env.timers.setInterval(() => this.watchPeers(), this.options.peerWatchIntervalMs);
+    }
   }
 
   /** Orderly stop: no more events, pending replies fail, the disk finishes, the store closes. */
@@ -262,6 +270,8 @@ export class MonitorDaemon {
   private async teardown(): Promise<void> {
     this.tickTimer?.cancel();
     this.tickTimer = null;
+    this.peerWatchTimer?.cancel();
+    this.peerWatchTimer = null;
     this.timers?.stop();
     this.events.length = 0;
     this.batcher?.setActive(false);
@@ -344,6 +354,38 @@ export class MonitorDaemon {
   private tick(): void {
     if (this.statusValue !== 'running' || this.role.role !== 'leader' || !this.readable) return;
     this.batcher!.requestTick();
+  }
+
+  /**
+   * Failover hint: a quorum member with no open connection for peerLostGraceMs is gone (a killed
+   * process's kernel resets its connections at once, and our reconnects are refused), so the
+   * timer that would notice its silence seconds later is fired now: a peon's lease timeout for
+   * its leader, the leader's lease-ack or accept timeout for a peon. Spurious or early firings
+   * are harmless to the core (docs/paxos.md §1), so this is liveness only.
+   */
+  private watchPeers(): void {
+    if (this.statusValue !== 'running') return;
+    const now = this.env.clock.monotonicMs();
+    const { role, leader, quorum } = this.role;
+    const watched = role === 'peon' && leader !== undefined ? [leader] : role === 'leader' ? quorum.filter((r) => r !== this.rank) : [];
+    for (const r of [...this.unreachableSinceMs.keys()]) if (!watched.includes(r)) this.unreachableSinceMs.delete(r);
+    for (const r of watched) {
+      if (this.peers!.reachable(r)) {
+        this.unreachableSinceMs.delete(r);
+        continue;
+      }
+      const since = this.unreachableSinceMs.get(r) ?? now;
+      this.unreachableSinceMs.set(r, since);
+      if (now - since < this.options.peerLostGraceMs) continue;
+      const timers = role === 'peon' ? ['peonLeaseTimeout'] as const : ['leaderProgress', 'leaseAckTimeout'] as const;
+      const timer = timers.find((t) => this.timers!.armed(t));
+      if (timer === undefined) continue;
+      this.log.info({ peer: this.peers!.entityOf(r), unreachableMs: Math.round(now - since), timer }, 'quorum member unreachable; not waiting for the timeout');
+      this.earlyFailovers++;
+      this.unreachableSinceMs.delete(r);
+      this.timers!.fireNow(timer);
+      return;
+    }
   }
 
   // ------------------------------------------------------------------ effects out of the core
