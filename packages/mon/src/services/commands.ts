@@ -41,8 +41,16 @@ function specFor(prefix: string): CommandSpec {
   const p = normalizePrefix(prefix);
   const spec = Object.prototype.hasOwnProperty.call(COMMANDS, p) ? COMMANDS[p] : undefined;
   if (spec === undefined) {
-    const first = p.split(' ')[0] ?? '';
-    const near = commandPrefixes().filter((c) => c.startsWith(`${first} `) || c === first).slice(0, 12);
+    // suggest the commands sharing the most leading words with what was typed
+    const words = p.split(' ');
+    const shared = (c: string): number => {
+      const cw = c.split(' ');
+      let n = 0;
+      while (n < words.length && n < cw.length && words[n] === cw[n]) n++;
+      return n;
+    };
+    const best = Math.max(0, ...commandPrefixes().map(shared));
+    const near = best === 0 ? [] : commandPrefixes().filter((c) => shared(c) === best).slice(0, 12);
     throw new NacreError(`unknown command '${p}'${near.length > 0 ? ` (did you mean: ${near.join(', ')})` : ''}`, { code: 'EINVAL' });
   }
   return spec;

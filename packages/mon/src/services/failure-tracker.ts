@@ -3,8 +3,8 @@
  * A plain state machine — reports, beacons and boots go in with the caller's monotonic `nowMs`;
  * `tick(state, nowMs)` returns the decision as a pending change for the next proposal. It holds
  * only soft state (like Ceph's OSDMonitor failure_info / last_osd_report / down_pending_out): a
- * new leader starts a fresh tracker and every timer starts from its first sight of an OSD, so a
- * leader change can delay a mark, never hasten one.
+ * new leader starts a fresh tracker, whose timers start at its creation (for OSDs it finds up or
+ * down) or when it first sees a later change, so a leader change can delay a mark, never hasten one.
  *
  * Marking down (unless `nodown`):
  * - peers: reports from at least `minDownReporters` distinct reporters, counted by distinct CRUSH
@@ -59,6 +59,8 @@ export class FailureTracker {
   /** The up_from we last saw per OSD: a change means it re-booted (its beacon clock restarts). */
   private readonly seenUpFrom = new Map<number, { upFrom: number; sinceMs: number }>();
   private readonly downSinceMs = new Map<number, { downAt: number; sinceMs: number }>();
+  /** OSDs up or down at the first look count from the tracker's start, later changes from when seen. */
+  private observedOnce = false;
 
   constructor(private readonly startMs: number, options: Partial<FailureOptions> = {}) {
     this.options = { ...DEFAULT_MON_SERVICE_OPTIONS, ...options };
@@ -161,12 +163,17 @@ export class FailureTracker {
       if (o.up) {
         this.downSinceMs.delete(osd);
         const seen = this.seenUpFrom.get(osd);
-        if (seen === undefined || seen.upFrom !== o.upFrom) this.seenUpFrom.set(osd, { upFrom: o.upFrom, sinceMs: nowMs });
+        if (seen === undefined || seen.upFrom !== o.upFrom) this.seenUpFrom.set(osd, { upFrom: o.upFrom, sinceMs: this.firstSight(nowMs) });
       } else {
         const d = this.downSinceMs.get(osd);
-        if (d === undefined || d.downAt !== o.downAt) this.downSinceMs.set(osd, { downAt: o.downAt, sinceMs: nowMs });
+        if (d === undefined || d.downAt !== o.downAt) this.downSinceMs.set(osd, { downAt: o.downAt, sinceMs: this.firstSight(nowMs) });
       }
     }
+    this.observedOnce = true;
+  }
+
+  private firstSight(nowMs: number): number {
+    return this.observedOnce ? nowMs : Math.min(nowMs, this.startMs);
   }
 
   private downReason(map: OsdMap, osd: number, nowMs: number): FailureMark['reason'] | undefined {

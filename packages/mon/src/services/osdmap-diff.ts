@@ -69,7 +69,10 @@ export function diffOsdMaps(base: OsdMap, next: OsdMap, epoch: number, modifiedM
   };
   const flagsA = [...base.flags].sort().join(',');
   const flagsB = [...next.flags].sort().join(',');
-  if (flagsA !== flagsB) set('newFlags', [...next.flags].sort());
+  if (flagsA !== flagsB) {
+    inc.newFlags = [...next.flags].sort(); // may be empty: clearing the last flag
+    changed = true;
+  }
   if (next.maxOsd !== base.maxOsd) set('newMaxOsd', next.maxOsd);
   if (!sameCrush(base.crush, next.crush)) set('newCrush', next.crush);
 
