@@ -98,9 +98,13 @@ export class TestCluster {
     });
   }
 
-  /** `nacre ARGS --conf DIR/nacre.conf --format json`, parsed; throws with stderr on failure. */
+  /**
+   * `nacre ARGS --conf DIR/nacre.conf --format json` (`cluster …` commands get `--dir DIR`
+   * instead), parsed; throws with stderr on failure.
+   */
   async json<T = Record<string, unknown>>(args: string[], conf = this.conf): Promise<T> {
-    const r = await this.nacre([...args, '--conf', conf, '--format', 'json']);
+    const where = args[0] === 'cluster' ? ['--dir', this.dir] : ['--conf', conf];
+    const r = await this.nacre([...args, ...where, '--format', 'json']);
     if (r.code !== 0) throw new Error(`nacre ${args.join(' ')} exited ${r.code}: ${r.stderr.trim()}`);
     return JSON.parse(r.stdout) as T;
   }

@@ -4,7 +4,6 @@
  * other setting comes from the daemon's section of nacre.conf. The conf path and the id are also
  * the markers that identify the process as ours (procs.ts).
  */
-import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -44,26 +43,22 @@ export function checkBuilt(kind: DaemonKind): void {
   requireMain(kind);
 }
 
-/** Longest a monitor mkfs may take (it writes a small store and syncs). */
-const mkfsTimeoutMs = 60_000;
-
 /**
- * Create a monitor's store (`main.js --mkfs`), synchronously: fsid, monmap (the [mon.X]
- * sections in order), creation time and keys come from nacre.conf and the keyring; pools and
- * replicated config from DIR/bootstrap.json. Fails with the daemon's own last output line.
+ * Create a monitor's store with the monitor's own `--mkfs` (same flags, same code as
+ * `node packages/mon/dist/main.js --mkfs …`, run in this process: three process start-ups cost
+ * more than the whole election). fsid, monmap (the [mon.X] sections in order), creation time and
+ * keys come from nacre.conf and the keyring; pools and replicated config from DIR/bootstrap.json.
+ * Fails with the monitor's own error line.
  */
-export function mkfsMonitor(dir: ClusterDir, d: DaemonRef): void {
-  const main = requireMain('mon');
-  const env = { ...process.env };
-  delete env['NODE_OPTIONS'];
-  const args = [main, '--mkfs', '--conf', dir.confPath, '--id', d.id];
+export async function mkfsMonitor(dir: ClusterDir, d: DaemonRef): Promise<void> {
+  requireMain('mon');
+  const { runMonProcess } = await import('@nacre/mon/daemon/mon-process');
+  const args = ['--mkfs', '--conf', dir.confPath, '--id', d.id];
   if (existsSync(dir.bootstrapPath)) args.push('--bootstrap', dir.bootstrapPath);
-  const r = spawnSync(process.execPath, args, {
-    cwd: dir.root, env, encoding: 'utf8', timeout: mkfsTimeoutMs, maxBuffer: 1 << 20,
-  });
-  if (r.status !== 0) {
-    const out = `${r.stderr ?? ''}\n${r.stdout ?? ''}`.split('\n').map((l) => l.trim()).filter((l) => l !== '');
-    const why = r.error?.message ?? out.slice(-1)[0] ?? `exit code ${r.status ?? r.signal}`;
+  let output = '';
+  const code = await runMonProcess(args, { stdout: (t) => { output += t; }, stderr: (t) => { output += t; } });
+  if (code !== 0) {
+    const why = output.split('\n').map((l) => l.trim()).filter((l) => l !== '').slice(-1)[0] ?? `exit code ${code}`;
     throw new NacreError(`mkfs of ${d.name} failed: ${why}`, { code: 'EIO' });
   }
 }

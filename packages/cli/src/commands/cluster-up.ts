@@ -66,9 +66,7 @@ export async function clusterUp(argv: string[], io: CommandIo): Promise<number> 
   const daemons = daemonsOf(prep.conf);
   const mons = daemons.filter((d) => d.kind === 'mon');
   const osds = daemons.filter((d) => d.kind === 'osd');
-  for (const m of mons) {
-    if (!existsSync(dir.dataDir(m.name))) mkfsMonitor(dir, m);
-  }
+  await Promise.all(mons.filter((m) => !existsSync(dir.dataDir(m.name))).map((m) => mkfsMonitor(dir, m)));
   const startedMons = startAll(dir, mons, io);
 
   const session = await openMonSession({ conf: dir.confPath, timeoutMs: Math.max(1000, Math.floor(deadline - performance.now())) });
