@@ -9,7 +9,7 @@
  * the caller (the persist queue) treats it as fatal, because after a failed fsync nobody can say
  * what is on disk.
  */
-import { mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { Level } from 'level';
 import { Packr } from 'msgpackr';
@@ -54,6 +54,9 @@ export class MonStore {
   static async open(dataDir: string, opts: { create: boolean }): Promise<MonStore> {
     const path = storeDbPath(dataDir);
     if (opts.create) mkdirSync(dataDir, { recursive: true });
+    else if (!existsSync(join(path, 'CURRENT'))) {
+      throw new NacreError(`${dataDir} holds no monitor store (run with --mkfs first)`, { code: 'ENOENT' });
+    }
     const db = new Level<string, Buffer>(path, {
       keyEncoding: 'utf8', valueEncoding: 'buffer', createIfMissing: opts.create, errorIfExists: opts.create,
     });
