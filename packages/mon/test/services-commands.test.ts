@@ -102,7 +102,7 @@ t.test('osd create', async (t) => {
 t.test('osd out / in / down', async (t) => {
   const c = cluster8();
   const e0 = c.state.osdmap.epoch;
-  t.match(c.cmd('osd out', { ids: [1, 'osd.2'] }).text, 'marked out osd.1, osd.2.');
+  t.match(c.cmd('osd out', { ids: ['1', 'osd.2'] }).text, 'marked out osd.1, osd.2.');
   t.equal(c.state.osdmap.epoch, e0 + 1, 'one epoch for the whole command');
   t.equal(c.state.osdmap.osds[1]!.weight, 0);
   t.match(c.cmd('osd out', { ids: ['2'] }).text, 'osd.2 is already out.');
