@@ -158,7 +158,9 @@ export class ProposalBatcher {
     });
     if (built.value === undefined) {
       assert(retry.length === 0, 'a retry outcome without a proposal');
-      for (const d of done) d.item.settle({ ok: true, reply: d.reply, epoch: d.epoch, state });
+      // Nothing commits, so no reply may name an epoch beyond the current one (a change the
+      // service folded away, e.g. a pg_temp equal to the up set, still reports its pending epoch).
+      for (const d of done) d.item.settle({ ok: true, reply: d.reply, epoch: Math.min(d.epoch, state.osdmap.epoch), state });
       return false;
     }
     this.startProposal(built.value, done, retry);
