@@ -1,7 +1,8 @@
 /**
  * @nacre/mon — the monitor. So far: the consensus core (election + Multi-Paxos as a pure state
  * machine, `MonitorCore`) and a seeded cluster simulator that tests it (`PaxosSim`, `runChaos`).
- * The daemon (messenger, level store, map services) will drive `MonitorCore`; see docs/paxos.md.
+ * The daemon (`MonitorDaemon`, process entry `dist/main.js`) drives `MonitorCore` on a `level`
+ * store and the messenger and hosts the services; see docs/paxos.md and docs/mon.md.
  *
  * ```ts
  * import { MonitorCore, emptyPersistedState } from '@nacre/mon';
@@ -13,3 +14,4 @@
 export * from './paxos/index.js';
 export * from './sim/index.js';
 export * from './services/index.js';
+export * from './daemon/index.js';
