@@ -181,3 +181,15 @@ t.test('options from the replicated config', async (t) => {
   const o = monServiceOptions(c.state, { minDownReporters: 1, downOutIntervalMs: 1 });
   t.match(o, { downOutIntervalMs: 5000, heartbeatGraceMs: 2500, reporterSubtreeLevel: 'rack', minDownReporters: 1 });
 });
+
+t.test('reports about an OSD that came back with a new up_from are dropped', async (t) => {
+  const { c, ft } = setup();
+  ft.reportFailure(c.state, 2, report(0, 25 * S, c), 0);
+  tick(c, ft, 0);
+  // restarted while still marked up: down, then up in a later epoch (as the boot path does)
+  okReply(c.boot(0, 'h0', { bootId: 'second-run' }));
+  t.same(ft.reportersOf(0), [2], 'not seen yet');
+  ft.reportFailure(c.state, 4, { target: 0, failedForMs: 25 * S, epoch: c.state.osdmap.osds[0]!.upFrom - 1, immediate: false }, 1 * S);
+  t.same(tick(c, ft, 1 * S).down, [], 'old and stale reports do not add up');
+  t.same(ft.reportersOf(0), []);
+});

@@ -20,7 +20,8 @@
  * A report counts for `failureReportTtlMs` after it arrives (reporters re-send while the failure
  * lasts); reports from down reporters, from the target itself, or from a map older than the
  * target's up_from (it predates the target's restart) are ignored. Reports on an OSD are dropped
- * when it boots or is marked down (a beacon does not cancel them; see `beacon`).
+ * when it is marked down or comes up again with a new up_from (`osdBooted` does the same at once);
+ * a beacon does not cancel them (see `beacon`).
  *
  * Marking out (unless `noout`): a down, in OSD is marked out `downOutIntervalMs` after the
  * tracker first saw it down (0: never), as long as at least `minInRatio` of the existing OSDs stay
@@ -163,7 +164,11 @@ export class FailureTracker {
       if (o.up) {
         this.downSinceMs.delete(osd);
         const seen = this.seenUpFrom.get(osd);
-        if (seen === undefined || seen.upFrom !== o.upFrom) this.seenUpFrom.set(osd, { upFrom: o.upFrom, sinceMs: this.firstSight(nowMs) });
+        if (seen === undefined || seen.upFrom !== o.upFrom) {
+          // a new up_from is a new process: reports about the previous one no longer apply
+          if (seen !== undefined) this.clearReports(osd);
+          this.seenUpFrom.set(osd, { upFrom: o.upFrom, sinceMs: this.firstSight(nowMs) });
+        }
       } else {
         const d = this.downSinceMs.get(osd);
         if (d === undefined || d.downAt !== o.downAt) this.downSinceMs.set(osd, { downAt: o.downAt, sinceMs: this.firstSight(nowMs) });
