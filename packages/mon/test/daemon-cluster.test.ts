@@ -5,8 +5,11 @@
  * a full-state sync when history was trimmed), and a minority commits nothing.
  */
 import t from 'tap';
+import { createMessenger } from '@nacre/msgr';
+import { MonForward, MonForwardReport, MonPaxos } from '@nacre/mon';
+import { MonCommandMsg } from '@nacre/proto';
 import { hasCode } from '@nacre/util';
-import { Harness, sleep, waitFor } from './daemon-harness.js';
+import { Harness, envFor, sleep, waitFor } from './daemon-harness.js';
 
 const fast = { leaseMs: 500, electionTimeoutMs: 500, tickIntervalMs: 200 };
 
@@ -120,4 +123,42 @@ t.test('2 of 3 down: mutating commands fail with EAGAIN/ETIMEDOUT, nothing half-
   const ls = await mc2.command('osd pool ls', {});
   t.same(ls.data, ['kept'], 'exactly the committed state: the refused pool does not exist');
   for (const m of h.running()) t.same([...m.state.osdmap.pools.values()].map((p) => p.name), ['kept'], `mon.${m.name}`);
+});
+
+t.test('bad bytes from peers are refused or dropped; the monitors keep serving', async (t) => {
+  const h = await Harness.create({ options: fast });
+  t.teardown(() => h.close());
+  await h.startAll();
+  await h.waitForQuorum(['a', 'b', 'c']);
+  await h.crash('c');
+  await h.waitForQuorum(['a', 'b']);
+
+  // A client may not speak the monitors' internal language.
+  const client = createMessenger({ entity: 'client.admin', key: h.keyring.keyOf('client.admin')! }, { env: envFor('client', 'silent', 7), transport: h.net.transport() });
+  await client.start();
+  t.teardown(() => client.stop());
+  const cconn = client.connect(h.addr('a'));
+  await t.rejects(cconn.request(MonForward, { origin: 'client.admin', op: 'command', payload: { prefix: 'osd pool create', args: { pool: 'x' } } }), { code: 'EPERM' });
+
+  // A monitor (mon.c's key, c itself is down) sending malformed things.
+  const impostor = createMessenger({ entity: 'mon.c', key: h.keyring.keyOf('mon.c')! }, { env: envFor('mon.c', 'silent', 8), transport: h.net.transport() });
+  await impostor.start();
+  t.teardown(() => impostor.stop());
+  const conn = impostor.connect(h.addr('a'), { expectPeer: 'mon.a' });
+  await conn.ready();
+  for (const message of [
+    { op: 'nonsense', epoch: 1 },
+    { op: 'begin', epoch: 'two', pn: 1, version: 1, value: 'x', lastCommitted: 0 },
+    { op: 'victory', epoch: 1_000_000, quorum: [0, 7, 1], collect: { pn: 1, firstCommitted: 1, lastCommitted: 0 } },
+    { op: 'commit', epoch: 4, pn: -1, version: 1e300, value: new Uint8Array(1) },
+  ]) await conn.send(MonPaxos, { message: message as Record<string, unknown> });
+  await t.rejects(conn.request(MonForward, { origin: 'client.admin', op: 'command', payload: { prefix: '', args: {} } } as never), { code: 'EINVAL' });
+  await t.rejects(conn.request(MonForward, { origin: 'osd.1', op: 'osd_boot', payload: { osd: 2, addr: 'h:1', host: 'h', weight: 1, uuid: 'u' } }), { code: 'EPERM' }, 'identity still checked on forwarded requests');
+  await conn.send(MonForwardReport, { origin: 'osd.1', op: 'pg_stats', payload: { osd: 1 } } as never);
+  await t.rejects(conn.request(MonCommandMsg, { prefix: 'osd pool create', args: { pool: 'via-impostor', pg_num: 'lots' } }), { code: 'EINVAL' });
+
+  const mc = await h.client();
+  await mc.command('osd pool create', { pool: 'still-fine', pg_num: 4, size: 1 });
+  t.same(h.running().map((m) => m.status), ['running', 'running'], 'nobody crashed');
+  t.same([...h.leader()!.state.osdmap.pools.values()].map((p) => p.name), ['still-fine']);
 });
