@@ -7,8 +7,8 @@
  * - overwrite/append/truncate/xattr/omap semantics and guarded-op conflicts through the client;
  * - bad input: unknown pool, too-long name, negative and oversized offsets, a wrong key — each a
  *   clear error, nothing changed, every daemon still running.
- * Counts: NACRE_CLIENT_OBJECTS (default 200) and NACRE_CLI_OBJECTS (default 40; 200 for the full
- * acceptance run, ~1 minute). Skipped while the daemons' entry points are not built.
+ * Counts: NACRE_CLIENT_OBJECTS (default 200) and NACRE_CLI_OBJECTS (default 20; 200 for the full
+ * acceptance run, ~3 minutes on 2 cores). Skipped while the daemons' entry points are not built.
  */
 import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -32,7 +32,7 @@ if (!mains.every((m) => existsSync(m))) {
 const seed = seedFromEnv();
 t.comment(`seed ${seed} (reproduce with NACRE_SEED=${seed})`);
 const clientObjects = Number(process.env['NACRE_CLIENT_OBJECTS'] ?? 200);
-const cliObjects = Number(process.env['NACRE_CLI_OBJECTS'] ?? 40);
+const cliObjects = Number(process.env['NACRE_CLI_OBJECTS'] ?? 20);
 const objectBytesMax = 4 * 1024 * 1024;
 
 interface Run { code: number; stdout: Buffer; stderr: string }
