@@ -97,6 +97,7 @@ t.test('osd create', async (t) => {
   t.equal(c.cmdError('osd create', { uuid: 'bad uuid!' }).code, 'EINVAL');
   t.equal(c.cmdError('osd create', { id: 'x' }).code, 'EINVAL');
   t.equal(c.cmdError('osd create', { id: 1 << 20 }).code, 'ERANGE');
+  t.equal(c.cmdError('osd create', { id: 10_000 }).code, 'ERANGE', 'mon_max_osd');
 });
 
 t.test('osd out / in / down', async (t) => {
@@ -257,6 +258,9 @@ t.test('osd pool create: replicated and erasure, placement on distinct hosts', a
     [{ name: 'x', type: 'erasure', k: 4, m: 2, min_size: 3 }, 'EINVAL'], [{}, 'EINVAL'],
   ];
   for (const [args, code] of bad) t.equal(c.cmdError('osd pool create', args).code, code, JSON.stringify(args));
+  for (let i = 0; i < 3; i++) c.cmd('osd pool create', { name: `big${i}`, pg_num: 65536 });
+  t.equal(c.cmdError('osd pool create', { name: 'big3', pg_num: 65536 }).code, 'ERANGE', 'cluster PG bound');
+  t.equal(c.cmdError('osd pool set', { name: 'two', key: 'pg_num', value: 65536 }).code, 'ERANGE');
 });
 
 t.test('osd pool ls / get / set', async (t) => {

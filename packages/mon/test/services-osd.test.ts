@@ -6,6 +6,7 @@
 import t from 'tap';
 import { CRUSH_ITEM_NONE } from '@nacre/crush';
 import { pgToUpActing, poolByName } from '@nacre/osdmap';
+import { ChangeQueue, type PendingChange } from '@nacre/mon';
 import { Cluster, okReply } from './services-helpers.js';
 
 function parentName(c: Cluster, item: number): string | undefined {
@@ -89,6 +90,12 @@ t.test('resent boots change nothing; a restart while marked up is a new interval
   t.same(okReply(o).data, { epoch: e2 + 2 });
   t.match(c.state.osdmap.osds[1], { up: true, upFrom: e2 + 2 });
   t.equal(c.state.osdMeta.get(1)!.bootId, 'run-2');
+  // the same bootId from another address is not a resend either
+  [o] = c.propose([{ kind: 'osdBoot', boot: { ...boot, addr: '127.0.0.1:9999' } }]);
+  t.equal(o!.status, 'retry');
+  [o] = c.propose([{ kind: 'osdBoot', boot: { ...boot, addr: '127.0.0.1:9999' } }]);
+  t.equal(okReply(o).epoch, c.state.osdmap.epoch);
+  t.equal(c.state.osdmap.osds[1]!.addr, '127.0.0.1:9999');
   // without bootId, a different address while up is a restart too
   [o] = c.propose([{ kind: 'osdBoot', boot: { osd: 0, addr: '127.0.0.1:7000', host: 'h0', weight: 0x10000, uuid: 'uuid-0' } }]);
   t.equal(o!.status, 'retry');
@@ -224,4 +231,20 @@ t.test('a batch of changes makes one epoch; a failing change spoils nothing else
   t.ok(c.state.osdmap.osds[0]!.up && c.state.osdmap.osds[2]!.up);
   t.notOk(c.state.osdmap.osds[1]?.exists);
   t.ok(c.state.osdmap.flags.has('noout'));
+});
+
+t.test('ChangeQueue: bounded, oldest first, retries go back in front', async (t) => {
+  const q = new ChangeQueue<{ change: PendingChange; id: number }>(3);
+  const ch = (id: number) => ({ change: { kind: 'osdAlive', osd: id, upThru: 1 } as PendingChange, id });
+  q.push(ch(1));
+  q.push(ch(2));
+  q.push(ch(3));
+  t.throws(() => q.push(ch(4)), { code: 'EAGAIN' });
+  const batch = q.take(2);
+  t.same(batch.map((x) => x.id), [1, 2]);
+  q.requeueFront([batch[1]!]);
+  t.same(q.take().map((x) => x.id), [2, 3]);
+  q.push(ch(5));
+  t.same(q.drain().map((x) => x.id), [5]);
+  t.equal(q.length, 0);
 });

@@ -20,6 +20,13 @@ export const configValueBytesMax = 4096;
 export const configKeyBytesMax = 128;
 /** Pools that may exist at once. */
 export const poolsMax = 1024;
+/**
+ * Highest OSD id + 1 (Ceph's mon_max_osd default). The OSDMap keeps one entry per id below
+ * max_osd, so an id far above the others would cost memory in every epoch.
+ */
+export const maxOsdMax = 10_000;
+/** PGs over all pools: bounds placement and statistics work per map (Ceph: mon_max_pg_per_osd × OSDs). */
+export const clusterPgsMax = 262_144;
 /** Monitors in a monmap. */
 export const monsMax = 16;
 /** Changes folded into one Paxos proposal (PaxosService batching). */

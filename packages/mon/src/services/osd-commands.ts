@@ -18,6 +18,7 @@ import { readCommand, writeCommand, type CommandTable } from './command-spec.js'
 import { crushEdit } from './crush-edits.js';
 import type { Draft, OsdMapChange } from './draft.js';
 import { plural } from './format.js';
+import { maxOsdMax } from './limits.js';
 import type { MonState } from './mon-state.js';
 
 const uuidRe = /^[A-Za-z0-9-]{1,64}$/;
@@ -39,7 +40,7 @@ function lowestFreeOsdId(map: OsdMap): number {
 
 /** Create OSD `id` (exists, down, out); grows max_osd. */
 export function createOsd(draft: Draft, id: number, uuid: string): void {
-  if (id >= OSD_ID_MAX) throw new NacreError(`osd id ${id} is too large (max ${OSD_ID_MAX - 1})`, { code: 'ERANGE' });
+  if (id >= Math.min(OSD_ID_MAX, maxOsdMax)) throw new NacreError(`osd id ${id} is too large (ids go up to ${maxOsdMax - 1})`, { code: 'ERANGE' });
   const map = draft.map;
   draft.editMap({ ...(id >= map.maxOsd ? { newMaxOsd: id + 1 } : {}), osdStates: [{ id, exists: true }] });
   draft.setOsdMeta(id, { uuid, bootId: '', autoOut: false });

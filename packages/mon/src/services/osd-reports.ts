@@ -8,8 +8,8 @@
  *   marked in unless `noin`. A store uuid different from the one registered for the id — or a
  *   uuid registered for another id — is refused (EEXIST): a wrong data directory must never join
  *   under someone else's name. `noup` refuses boots (EAGAIN; the OSD retries).
- *   A boot from an OSD the map shows up is either a resend (same bootId, or no bootId and the same
- *   address: answered with its up_from, nothing changes) or a restart: then this proposal marks it
+ *   A boot from an OSD the map shows up is either a resend (same address, and the same bootId if it
+ *   sends one: answered with its up_from, nothing changes) or a restart: then this proposal marks it
  *   down and the boot is retried in the next one, so the restart is a new interval (down, then up
  *   in a later epoch) that every peer sees — never a silent down+up inside one epoch.
  * - alive (mon.osd_alive): up_thru raised to what the OSD asks (its map epoch), never lowered.
@@ -78,7 +78,8 @@ export function applyOsdBoot(draft: Draft, boot: OsdBoot): BootResult {
   const o = draft.map.osds[id]!;
   const meta = draft.state.osdMeta.get(id) ?? { uuid: boot.uuid, bootId: '', autoOut: false };
   if (o.up) {
-    const resend = boot.bootId !== undefined ? meta.bootId === boot.bootId : o.addr === boot.addr;
+    // The same process at the same address is a resend; anything else is a restart.
+    const resend = o.addr === boot.addr && (boot.bootId === undefined || meta.bootId === boot.bootId);
     if (resend) return { epoch: o.upFrom, retry: false };
     draft.editMap({ osdStates: [{ id, up: false, downAt: draft.pendingEpoch }] });
     return { epoch: draft.pendingEpoch, retry: true };

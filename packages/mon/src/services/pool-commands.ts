@@ -20,7 +20,7 @@ import type { CommandArgs } from './command-args.js';
 import { readCommand, writeCommand, type CommandTable } from './command-spec.js';
 import { DEFAULT_ROOT, ensurePoolRule } from './crush-edits.js';
 import type { Draft } from './draft.js';
-import { poolsMax, stripeUnitBytesMax } from './limits.js';
+import { clusterPgsMax, poolsMax, stripeUnitBytesMax } from './limits.js';
 import type { MonState } from './mon-state.js';
 import { checkItemName, checkPoolName } from './names.js';
 import { poolDetail, poolLine } from './osd-tree.js';
@@ -39,6 +39,14 @@ export function requirePool(map: OsdMap, name: string): Pool {
   const p = poolByName(map, name);
   if (p === undefined) throw new NacreError(`pool '${name}' does not exist`, { code: 'ENOENT' });
   return p;
+}
+
+/** Refuse a change that would take the cluster's PG count above clusterPgsMax. */
+function checkClusterPgs(map: OsdMap, addedPgs: number): void {
+  const total = [...map.pools.values()].reduce((n, p) => n + p.pgNum, 0);
+  if (total + addedPgs > clusterPgsMax) {
+    throw new NacreError(`the cluster would have ${total + addedPgs} PGs; at most ${clusterPgsMax} are allowed`, { code: 'ERANGE' });
+  }
 }
 
 function poolNameArg(a: CommandArgs): string {
@@ -72,6 +80,7 @@ function poolCreate(draft: Draft, a: CommandArgs): MonCommandReply {
   if (draft.map.pools.size >= poolsMax) throw new NacreError(`there are already ${poolsMax} pools`, { code: 'ENOSPC' });
   const pgNum = a.optInt('pg_num', { min: 1, max: POOL_PG_NUM_MAX }) ?? POOL_PG_NUM_DEFAULT;
   const pgpNum = a.optInt('pgp_num', { min: 1, max: pgNum }) ?? pgNum;
+  checkClusterPgs(draft.map, pgNum);
   const failureDomain = checkItemName(a.optStr('failure_domain', 'crush_failure_domain') ?? 'host', 'failure domain');
   const root = checkItemName(a.optStr('root') ?? DEFAULT_ROOT, 'root');
   let size: number;
@@ -158,6 +167,7 @@ function poolSet(draft: Draft, a: CommandArgs): MonCommandReply {
     case 'pg_num': {
       const pgNum = a.int('value', { min: 1, max: POOL_PG_NUM_MAX });
       if (pgNum < pool.pgNum) a.fail(`pg_num can only grow (PG merging is not supported): pool '${name}' has ${pool.pgNum}`);
+      checkClusterPgs(draft.map, pgNum - pool.pgNum);
       next = { ...pool, pgNum, pgpNum: pool.pgpNum === pool.pgNum ? pgNum : pool.pgpNum };
       break;
     }
