@@ -14,7 +14,7 @@ import { resolve as resolvePath } from 'node:path';
 import { pino } from 'pino';
 import { ClusterConf, Keyring, resolveConfPath, type KeyLookup } from '@nacre/msgr';
 import { isEntityName, type CommandArg, type EntityName } from '@nacre/proto';
-import { NacreError, createLogger, realEnv, type Logger } from '@nacre/util';
+import { AssertionFailure, NacreError, createLogger, realEnv, type Logger } from '@nacre/util';
 import type { BootstrapOptions } from '../services/bootstrap.js';
 import { parseMonArgs, parseMonmapFlag, type MonArgs } from './daemon-args.js';
 import { mkfsMonitor } from './mkfs.js';
@@ -210,6 +210,11 @@ async function runMonitor(s: MonProcessSettings, keyring: Keyring, out: { stdout
   try {
     await daemon.start();
   } catch (err) {
+    // A store that fails its read-back checks is a broken invariant, not bad input: exit 70.
+    if (err instanceof AssertionFailure) {
+      fatal(70, err, 'assertion failed while starting');
+      return 70;
+    }
     logger.error({ err }, 'monitor failed to start');
     out.stderr(`nacre-mon ${s.entity}: cannot start: ${(err as Error).message}\n`);
     return 1;
