@@ -162,3 +162,20 @@ t.test('bad bytes from peers are refused or dropped; the monitors keep serving',
   t.same(h.running().map((m) => m.status), ['running', 'running'], 'nobody crashed');
   t.same([...h.leader()!.state.osdmap.pools.values()].map((p) => p.name), ['still-fine']);
 });
+
+t.test('a single monitor leads itself and keeps its state across a restart', async (t) => {
+  const h = await Harness.create({ names: ['a'], options: fast });
+  t.teardown(() => h.close());
+  await h.start('a');
+  await h.waitForQuorum(['a']);
+  const mc = await h.client();
+  await mc.command('osd pool create', { pool: 'solo', pg_num: 4, size: 1 });
+  const version = h.mons.get('a')!.state.version;
+  await h.crash('a');
+  await h.start('a');
+  await h.waitForQuorum(['a']);
+  t.equal(h.mons.get('a')!.state.version, version, 'same version after the restart');
+  t.same([...h.mons.get('a')!.state.osdmap.pools.values()].map((p) => p.name), ['solo']);
+  await mc.command('osd pool create', { pool: 'solo2', pg_num: 4, size: 1 });
+  t.equal(h.mons.get('a')!.state.osdmap.pools.size, 2);
+});
