@@ -62,7 +62,7 @@ export interface MonitorDaemonInit {
   name: string;
   /** Its data directory (made by mkfsMonitor). */
   dataDir: string;
-  /** Listen here instead of the monmap address (tests: `127.0.0.1:0` is not allowed — peers dial the monmap). */
+  /** Listen here instead of the monmap address (e.g. `0.0.0.0:6789`); peers still dial the monmap address. */
   listen?: string;
   /**
    * Keys of entities that may connect (the keyring file). Once the cluster exists, the committed
@@ -524,6 +524,7 @@ export class MonitorDaemon {
       const reachable = this.monmap.mons.filter((m) => m.rank === this.rank || this.peers?.reachable(m.rank)).map((m) => m.name);
       return `mon.${this.name}: no quorum (electing; reachable monitors: ${reachable.join(', ')} of ${this.monmap.mons.length}); retry later`;
     }
-    return `mon.${this.name}: ${i.role}, leader mon.${i.leader ?? '?'}, quorum ${i.quorum.join(',')}`;
+    const why = i.role === 'leader' ? 'leader still recovering (not active yet)' : `peon of mon.${i.leader ?? '?'} without a valid lease`;
+    return `mon.${this.name}: ${why}, quorum ${i.quorum.join(',')}; retry`;
   }
 }
