@@ -67,23 +67,28 @@ export class MonSession {
     readonly monc: MonClient,
     private readonly msgr: Messenger,
     readonly timeoutMs: number,
+    /** performance.now() by which the whole command run must be done (opening the session included). */
+    readonly deadline: number,
   ) {}
 
-  /** Run a monitor command within the session's deadline (retried by MonClient on failover). */
+  /**
+   * Run a monitor command within what is left of the session's deadline (retried by MonClient on
+   * failover): `--timeout 5` bounds the whole command, connecting included.
+   */
   command(prefix: string, args: Record<string, CommandArg> = {}): Promise<MonCommandReply> {
-    return this.commandWithin(prefix, args, this.timeoutMs);
+    return this.commandWithin(prefix, args, Math.max(1, Math.floor(this.deadline - performance.now())), this.timeoutMs);
   }
 
-  /** The same with its own deadline (polling loops use short ones). */
-  commandWithin(prefix: string, args: Record<string, CommandArg>, timeoutMs: number): Promise<MonCommandReply> {
+  /** The same with its own deadline (polling loops use short ones); `reportMs` is the limit named in errors. */
+  commandWithin(prefix: string, args: Record<string, CommandArg>, timeoutMs: number, reportMs = timeoutMs): Promise<MonCommandReply> {
     return this.monc.command(prefix, args, { timeoutMs }).catch((err: unknown) => {
-      throw explain(err, prefix, this.monc, timeoutMs);
+      throw explain(err, prefix, this.monc, reportMs);
     });
   }
 
   /** The newest OSDMap a monitor has. */
   osdmap(): Promise<OsdMap> {
-    return this.monc.refreshOsdMap({ timeoutMs: this.timeoutMs });
+    return this.monc.refreshOsdMap({ timeoutMs: Math.max(1, Math.floor(this.deadline - performance.now())) });
   }
 
   async close(): Promise<void> {
@@ -93,6 +98,7 @@ export class MonSession {
 }
 
 export async function openMonSession(opts: SessionOptions, env: Env = cliEnv()): Promise<MonSession> {
+  const deadline = performance.now() + opts.timeoutMs;
   const conf = opts.conf !== undefined ? ClusterConf.readFile(opts.conf) : loadConf();
   const entity = parseEntityName(opts.name ?? 'client.admin');
   if (entity.kind !== 'client') throw new UsageError(`--name ${entity.name}: admin commands run as a client (client.<id>)`);
@@ -116,7 +122,7 @@ export async function openMonSession(opts: SessionOptions, env: Env = cliEnv()):
     if (e.code === 'ETIMEDOUT') throw new NacreError(`cannot reach any monitor (${mons.join(', ')}) within ${opts.timeoutMs / 1000} s: ${e.message}`, { code: 'ETIMEDOUT', cause: err });
     throw err;
   }
-  return new MonSession(conf, monc, msgr, opts.timeoutMs);
+  return new MonSession(conf, monc, msgr, opts.timeoutMs, deadline);
 }
 
 export async function withMonSession<T>(opts: SessionOptions, fn: (s: MonSession) => Promise<T>): Promise<T> {
@@ -140,7 +146,7 @@ function explain(err: unknown, prefix: string, monc: MonClient, timeoutMs: numbe
   if (e?.code !== 'ETIMEDOUT') return err;
   const peer = monc.sessionInfo?.peer;
   const why = /EAGAIN|quorum/i.test(e.message) ? 'no monitor quorum' : 'no monitor answered';
-  return new NacreError(`'${prefix}' failed: ${why} within ${timeoutMs / 1000} s${peer !== undefined ? ` (last monitor: ${peer})` : ''}`, { code: 'ETIMEDOUT', cause: err });
+  return new NacreError(`'${prefix}' failed: ${why} within ${Math.round(timeoutMs / 100) / 10} s${peer !== undefined ? ` (last monitor: ${peer})` : ''}`, { code: 'ETIMEDOUT', cause: err });
 }
 
 /**
