@@ -36,6 +36,11 @@ export interface SessionOptions {
   name?: string;
   keyring?: string;
   timeoutMs: number;
+  /**
+   * Longest pause between attempts while hunting or retrying (MonClient's huntDelayMsMax, default
+   * 2 s). `cluster up` polls monitors it has just started and keeps it short.
+   */
+  retryDelayMsMax?: number;
 }
 
 export type OutputFormat = 'plain' | 'json' | 'json-pretty';
@@ -113,7 +118,10 @@ export async function openMonSession(opts: SessionOptions, env: Env = cliEnv()):
   const fsid = conf.fsid;
   // One attempt must fit in the deadline several times over: a silent monitor costs at most a third.
   const attemptTimeoutMs = Math.max(1000, Math.min(10_000, Math.floor(opts.timeoutMs / 3)));
-  const monc = new MonClient({ mons, ...(fsid !== undefined ? { fsid } : {}), commandTimeoutMs: opts.timeoutMs, attemptTimeoutMs, huntConnectTimeoutMs: 1000 }, { env, messenger: msgr });
+  const monc = new MonClient({
+    mons, ...(fsid !== undefined ? { fsid } : {}), commandTimeoutMs: opts.timeoutMs, attemptTimeoutMs, huntConnectTimeoutMs: 1000,
+    ...(opts.retryDelayMsMax !== undefined ? { huntDelayMsMin: Math.min(50, opts.retryDelayMsMax), huntDelayMsMax: opts.retryDelayMsMax } : {}),
+  }, { env, messenger: msgr });
   try {
     await monc.start({ timeoutMs: opts.timeoutMs });
   } catch (err) {

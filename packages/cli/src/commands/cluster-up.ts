@@ -16,6 +16,8 @@
  */
 import { existsSync, lstatSync, readlinkSync, rmSync, symlinkSync } from 'node:fs';
 import { relative, resolve } from 'node:path';
+import type { Keyring } from '@nacre/msgr';
+import type { EntityName } from '@nacre/proto';
 import { NacreError } from '@nacre/util';
 import { UsageError, flagString, parseArgs, parseIntStrict } from '../args.js';
 import { loadClusterFile, settingDefs, type ClusterSpec, type PoolSpec } from '../cluster/cluster-file.js';
@@ -34,6 +36,8 @@ export const defaultClusterFile = 'cluster.example.yaml';
 const upTimeoutSecondsDefault = 180;
 /** Pause between status polls while waiting. */
 const pollMs = 250;
+/** How long `up` waits for every monitor to join before settling for a majority. */
+const fullQuorumGraceMs = 30_000;
 /** One status poll may take this long (monitors still electing answer late or not at all). */
 const pollTimeoutMs = 3_000;
 
@@ -69,12 +73,14 @@ export async function clusterUp(argv: string[], io: CommandIo): Promise<number> 
   await Promise.all(mons.filter((m) => !existsSync(dir.dataDir(m.name))).map((m) => mkfsMonitor(dir, m)));
   const startedMons = startAll(dir, mons, io);
 
-  const session = await openMonSession({ conf: dir.confPath, timeoutMs: Math.max(1000, Math.floor(deadline - performance.now())) });
+  const session = await openMonSession({ conf: dir.confPath, timeoutMs: Math.max(1000, Math.floor(deadline - performance.now())), retryDelayMsMax: 200 });
   try {
     const q = await waitForQuorum(session, dir, mons, startedMons, deadline);
     io.stdout(`quorum ${q.quorum.join(',')} (leader ${q.leader ?? '?'}) after ${since()}\n`);
+    const missing = mons.filter((m) => !q.quorum.includes(m.id)).map((m) => m.name);
+    if (missing.length > 0) io.stdout(`warning: ${missing.join(', ')} not in the quorum; see ${missing.map((n) => dir.logPath(n)).join(', ')}\n`);
     await applyConfig(session, spec, io);
-    if (!prep.created && prep.addedOsds.length > 0) await registerKeys(session, prep.addedOsds.map((id) => `osd.${id}`), prep.keyring.keyOf.bind(prep.keyring));
+    if (!prep.created && prep.addedOsds.length > 0) await registerKeys(session, prep.addedOsds.map((id): EntityName => `osd.${id}`), prep.keyring);
 
     await createPools(session, spec, io);
     const startedOsds = startAll(dir, osds, io);
@@ -146,16 +152,14 @@ async function pollStatus(session: MonSession, dir: ClusterDir, started: readonl
 async function waitForQuorum(session: MonSession, dir: ClusterDir, mons: readonly DaemonRef[], started: readonly Started[], deadline: number): Promise<StatusJson> {
   const all = mons.length;
   const majority = Math.floor(all / 2) + 1;
-  let st: StatusJson | null = null;
-  // Everyone, within a grace; after that a majority is enough (and the report names who is missing).
-  const fullQuorumDeadline = Math.min(deadline, performance.now() + 30_000);
+  // Everyone, within a grace; after that a majority is enough (status then names who is missing).
+  const fullQuorumDeadline = Math.min(deadline, performance.now() + fullQuorumGraceMs);
   try {
-    st = await pollStatus(session, dir, started, fullQuorumDeadline, () => `all ${all} monitors to join the quorum`, (s) => s.quorum.length >= all);
+    return await pollStatus(session, dir, started, fullQuorumDeadline, () => `all ${all} monitors to join the quorum`, (s) => s.quorum.length >= all);
   } catch (err) {
     if ((err as NacreError).code !== 'ETIMEDOUT') throw err;
-    st = await pollStatus(session, dir, started, deadline, () => `a monitor quorum (${majority} of ${all})`, (s) => s.quorum.length >= majority);
+    return pollStatus(session, dir, started, deadline, () => `a monitor quorum (${majority} of ${all})`, (s) => s.quorum.length >= majority);
   }
-  return st;
 }
 
 /**
@@ -178,9 +182,10 @@ async function applyConfig(session: MonSession, spec: ClusterSpec, io: CommandIo
   }
 }
 
-async function registerKeys(session: MonSession, entities: string[], keyOf: (e: `osd.${string}`) => Buffer | undefined): Promise<void> {
+/** Keys of OSDs new to an existing cluster: the monitors learn them like `ceph auth add`. */
+async function registerKeys(session: MonSession, entities: EntityName[], keyring: Keyring): Promise<void> {
   for (const entity of entities) {
-    const key = keyOf(entity as `osd.${string}`);
+    const key = keyring.keyOf(entity);
     if (key === undefined) continue;
     try {
       await session.command('auth add', { entity, key: key.toString('base64') });

@@ -92,9 +92,8 @@ function daemonArgs(argv: string[], what: string): { dir: ClusterDir; daemons: D
   if (p.positionals.length === 0) throw new UsageError(`name the daemon(s) to ${what}, e.g. mon.a or osd.3`);
   const dir = dirOf(p);
   const conf = dir.readConf();
-  const seen = new Set<string>();
-  const daemons = p.positionals.map((n) => findDaemon(conf, n)).filter((d) => !seen.has(d.name) && seen.add(d.name) !== undefined);
-  return { dir, daemons };
+  const byName = new Map(p.positionals.map((n) => [n, findDaemon(conf, n)]));
+  return { dir, daemons: [...byName.values()] };
 }
 
 /** Time a freshly started daemon must survive before `start` reports it running. */
