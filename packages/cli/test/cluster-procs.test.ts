@@ -9,7 +9,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import t from 'tap';
-import { isOurs, readPid, runningPid, startProcess, stopProcess, type ProcSpec } from '../src/cluster/procs.js';
+import { isOurs, lockDir, readPid, runningPid, startProcess, stopProcess, type ProcSpec } from '../src/cluster/procs.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'nacre-procs-'));
 const pids: number[] = [];
@@ -82,4 +82,20 @@ t.test('a pid file naming someone else\'s process is never signalled', async (t)
   t.equal(runningPid(spec), null);
   writeFileSync(spec.pidPath, '999999999\n');
   t.equal(runningPid(spec), null);
+});
+
+t.test('one cluster up per directory at a time', async (t) => {
+  const lock = join(dir, 'up.lock');
+  const release = lockDir(lock, 'cluster up');
+  const other = spawn(process.execPath, ['-e', idle], { stdio: 'ignore' });
+  pids.push(other.pid!);
+  release();
+  writeFileSync(lock, `${other.pid}\n`);
+  t.throws(() => lockDir(lock, 'cluster up on X'), { code: 'EBUSY', message: /cluster up on X is already in progress \(pid \d+/ });
+  other.kill('SIGKILL');
+  await new Promise((r) => other.once('exit', r));
+  const again = lockDir(lock, 'cluster up');
+  t.equal(readPid(lock), process.pid, 'a stale lock is taken over');
+  again();
+  t.equal(readPid(lock), null, 'released');
 });

@@ -43,6 +43,11 @@ export class ClusterDir {
     return join(this.root, 'keyring');
   }
 
+  /** Held while `cluster up` works on the directory. */
+  get lockPath(): string {
+    return join(this.root, 'up.lock');
+  }
+
   /** Pools and settings the monitors' mkfs puts into the first committed state. */
   get bootstrapPath(): string {
     return join(this.root, 'bootstrap.json');

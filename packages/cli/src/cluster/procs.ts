@@ -173,3 +173,36 @@ export function logTail(logPath: string, linesMax = 5): string[] {
     return [];
   }
 }
+
+/**
+ * An exclusive lock on a run directory for the duration of `cluster up` (two at once would both
+ * mkfs and start the same daemons): a file holding our pid, created with O_EXCL. A lock left by a
+ * process that no longer exists is taken over. Returns the release function.
+ */
+export function lockDir(lockPath: string, what: string): () => void {
+  for (let attempt = 0; attempt < 2; attempt++) {
+    try {
+      writeFileSync(lockPath, `${process.pid}\n`, { flag: 'wx', mode: 0o644 });
+      return () => {
+        if (readPid(lockPath) === process.pid) rmSync(lockPath, { force: true });
+      };
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+      const holder = readPid(lockPath);
+      if (holder !== null && holder !== process.pid && pidExists(holder)) {
+        throw new NacreError(`${what} is already in progress (pid ${holder}; lock ${lockPath})`, { code: 'EBUSY' });
+      }
+      rmSync(lockPath, { force: true });
+    }
+  }
+  throw new NacreError(`cannot take the lock ${lockPath}`, { code: 'EBUSY' });
+}
+
+function pidExists(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return procState(pid) !== 'Z';
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}

@@ -14,7 +14,7 @@
  *
  * Idempotent: on a running cluster it starts nothing, creates nothing and reports health.
  */
-import { existsSync, lstatSync, readlinkSync, rmSync, symlinkSync } from 'node:fs';
+import { existsSync, lstatSync, mkdirSync, readlinkSync, rmSync, symlinkSync } from 'node:fs';
 import { relative, resolve } from 'node:path';
 import type { Keyring } from '@nacre/msgr';
 import type { EntityName } from '@nacre/proto';
@@ -24,7 +24,7 @@ import { loadClusterFile, settingDefs, type ClusterSpec, type PoolSpec } from '.
 import { checkBuilt, deathReason, mkfsMonitor, procSpecOf } from '../cluster/daemons.js';
 import { ClusterDir, daemonsOf, defaultRunDir, type DaemonRef } from '../cluster/layout.js';
 import { prepareClusterDir } from '../cluster/prepare.js';
-import { isOurs, runningPid, startProcess } from '../cluster/procs.js';
+import { isOurs, lockDir, runningPid, startProcess } from '../cluster/procs.js';
 import type { CommandIo } from '../main.js';
 import { openMonSession, type MonSession } from '../mon-session.js';
 import { formatSeconds } from '../output.js';
@@ -55,7 +55,6 @@ export async function clusterUp(argv: string[], io: CommandIo): Promise<number> 
   });
   if (p.positionals.length > 0) throw new UsageError(`unexpected argument '${p.positionals[0]}' (the cluster file goes after -c)`);
   const t0 = performance.now();
-  const since = (): string => formatSeconds(performance.now() - t0);
   const timeoutS = flagString(p, '--timeout');
   const deadline = t0 + 1000 * (timeoutS === undefined ? upTimeoutSecondsDefault : parseIntStrict(timeoutS, '--timeout', 1, 24 * 3600));
   const spec = loadClusterFile(flagString(p, '--config') ?? defaultClusterFile);
@@ -64,6 +63,17 @@ export async function clusterUp(argv: string[], io: CommandIo): Promise<number> 
 
   const explicitDir = flagString(p, '--dir');
   const dir = new ClusterDir(explicitDir ?? defaultRunDir);
+  mkdirSync(dir.root, { recursive: true });
+  const unlock = lockDir(dir.lockPath, `\`nacre cluster up\` on ${dir.root}`);
+  try {
+    return await bringUp(spec, dir, explicitDir === undefined, t0, deadline, io);
+  } finally {
+    unlock();
+  }
+}
+
+async function bringUp(spec: ClusterSpec, dir: ClusterDir, defaultDir: boolean, t0: number, deadline: number, io: CommandIo): Promise<number> {
+  const since = (): string => formatSeconds(performance.now() - t0);
   const prep = prepareClusterDir(dir, spec);
   io.stdout(`${prep.created ? 'creating' : 'starting'} cluster '${spec.name}' (fsid ${prep.fsid}) in ${dir.root}\n`);
 
@@ -92,8 +102,8 @@ export async function clusterUp(argv: string[], io: CommandIo): Promise<number> 
   } finally {
     await session.close();
   }
-  linkDefaultConf(dir, explicitDir === undefined, io);
-  io.stdout(`conf: ${dir.confPath}   try: nacre status${explicitDir === undefined ? '' : ` --conf ${dir.confPath}`}\n`);
+  linkDefaultConf(dir, defaultDir, io);
+  io.stdout(`conf: ${dir.confPath}   try: nacre status${defaultDir ? '' : ` --conf ${dir.confPath}`}\n`);
   return 0;
 }
 
