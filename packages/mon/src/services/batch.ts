@@ -16,6 +16,7 @@ import { AssertionFailure, NacreError } from '@nacre/util';
 import { CrushError } from '@nacre/crush';
 import { isReadOnlyCommand, runWriteCommand } from './commands.js';
 import { Draft, type ServiceContext } from './draft.js';
+import { draftMismatch } from './draft-check.js';
 import { changesPerProposalMax, commandLogTextBytesMax, pendingChangesMax } from './limits.js';
 import { commandKey, type MonState } from './mon-state.js';
 import {
@@ -114,10 +115,17 @@ function runChanges(draft: Draft, changes: readonly PendingChange[], verifyEach:
   });
 }
 
-/** Check that the draft's transaction applies; throws EINVAL if not. */
+/** Check that the draft's transaction applies and reproduces the draft; throws if not. */
 function verify(draft: Draft): void {
   const txn = draft.transaction();
-  if (txn !== undefined) applyTransaction(draft.base, decodeTransaction(encodeTransaction(txn)));
+  if (txn === undefined) return;
+  const next = applyTransaction(draft.base, decodeTransaction(encodeTransaction(txn)));
+  const problem = draftMismatch(draft.state, next);
+  if (problem !== undefined) throw mismatchError(problem);
+}
+
+function mismatchError(problem: string): NacreError {
+  return new NacreError(`internal error: the transaction would not reproduce the change (${problem} differs)`, { code: 'EIO' });
 }
 
 /**
@@ -132,8 +140,9 @@ export function buildProposal(state: MonState, changes: readonly PendingChange[]
   let results = runChanges(draft, changes, false);
   let built = finish(draft);
   if (built instanceof NacreError) {
-    // Slow path, only if some change produced a draft that does not apply (a bug in a handler):
-    // redo the batch checking after each change, so the offending change alone fails.
+    // Slow path, only if some change produced a draft that does not apply or is not reproduced
+    // by its transaction (a bug): redo the batch checking after each change, so the offending
+    // change alone fails (EIO/EINVAL to its sender) instead of the leader crashing on every retry.
     draft = new Draft(state, ctx);
     results = runChanges(draft, changes, true);
     built = finish(draft);
@@ -149,11 +158,14 @@ function finish(draft: Draft): { txn: StateTransaction | undefined; value: Buffe
   const txn = draft.transaction();
   if (txn === undefined) return { txn: undefined, value: undefined, next: draft.base };
   const value = encodeTransaction(txn);
+  let next: MonState;
   try {
-    return { txn, value, next: applyTransaction(draft.base, decodeTransaction(value)) };
+    next = applyTransaction(draft.base, decodeTransaction(value));
   } catch (err) {
     return asNacreError(err);
   }
+  const problem = draftMismatch(draft.state, next);
+  return problem === undefined ? { txn, value, next } : mismatchError(problem);
 }
 
 /**
