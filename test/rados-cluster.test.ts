@@ -1,9 +1,11 @@
 /**
  * The client acceptance items of issue 5 on a real multi-process cluster on 127.0.0.1: one
- * monitor and three OSDs (three hosts, pool rbd size 3 / min_size 2) started with
+ * monitor and four OSDs (four hosts, pool rbd size 3 / min_size 2) started with
  * `nacre cluster up`, then
  * - random objects of 0..4 MiB written and read back through the client library and through the
  *   CLI (`nacre rados put/get` as child processes), byte-identical; `ls` lists exactly them;
+ * - each object is stored on exactly the OSDs `nacre osd map` names, with identical bytes (asked
+ *   of every OSD through its `osd.admin object_info`);
  * - overwrite/append/truncate/xattr/omap semantics and guarded-op conflicts through the client;
  * - bad input: unknown pool, too-long name, negative and oversized offsets, a wrong key — each a
  *   clear error, nothing changed, every daemon still running.
@@ -16,8 +18,11 @@ import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import t from 'tap';
+import { createHash } from 'node:crypto';
 import { ObjectOperation, connect, type Cluster, type IoCtx } from '@nacre/client';
-import { Prng, seedFromEnv } from '@nacre/util';
+import { ClusterConf, Keyring, createMessenger } from '@nacre/msgr';
+import { OsdAdmin } from '@nacre/osd/messages';
+import { Prng, realEnv, seedFromEnv, silentLogger } from '@nacre/util';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const nacreBin = join(root, 'bin', 'nacre');
@@ -72,6 +77,7 @@ osds:
   - { id: 0, host: h0 }
   - { id: 1, host: h1 }
   - { id: 2, host: h2 }
+  - { id: 3, host: h3 }
 pools:
   - { name: rbd, type: replicated, size: 3, min_size: 2, pg_num: 16, failure_domain: host }
 `);
@@ -153,6 +159,32 @@ t.test(`${cliObjects} random objects through nacre rados put/get: byte-identical
   const m = JSON.parse(map.stdout.toString()) as { acting: number[]; acting_primary: number };
   t.same(m.acting, io.objectLocation('cli-1').acting, 'osd map agrees with the client');
   t.equal(m.acting.length, 3);
+});
+
+t.test('objects live on exactly the OSDs nacre osd map names, with identical bytes', async (t) => {
+  const c = ClusterConf.readFile(conf);
+  const key = Keyring.readFile(c.keyringPath()!).keyOf('client.admin')!;
+  const msgr = createMessenger({ entity: 'client.admin', key }, { env: realEnv(silentLogger()) });
+  await msgr.start();
+  t.teardown(() => msgr.stop());
+  const osds = [0, 1, 2, 3].map((id) => ({ id, conn: msgr.connect(c.get(`osd.${id}`, 'addr')!, { expectPeer: `osd.${id}` }) }));
+  const rng = new Prng(seed + 2);
+  for (let i = 0; i < 8; i++) {
+    const name = `placed-${i}`;
+    const data = Buffer.from(rng.fill(new Uint8Array(rng.int(1, 256 * 1024))));
+    await io.writeFull(name, data);
+    const r = await nacre(['osd', 'map', 'rbd', name, '--conf', conf, '--format', 'json']);
+    const m = JSON.parse(r.stdout.toString()) as { acting: number[]; pool_id: number };
+    const sha = createHash('sha256').update(data).digest('hex');
+    const holders: number[] = [];
+    for (const o of osds) {
+      const info = await o.conn.request(OsdAdmin, { cmd: 'object_info', args: { pool: m.pool_id, name } }) as { exists: boolean; sha256?: string };
+      if (!info.exists) continue;
+      holders.push(o.id);
+      t.equal(info.sha256, sha, `${name} on osd.${o.id}: identical bytes`);
+    }
+    t.same(holders.sort(), [...m.acting].sort(), `${name} is on exactly ${JSON.stringify(m.acting)}`);
+  }
 });
 
 t.test('overwrite, append, truncate, xattr, omap; guarded conflicts', async (t) => {
