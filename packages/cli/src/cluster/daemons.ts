@@ -5,8 +5,10 @@
  * the markers that identify the process as ours (procs.ts).
  */
 import { existsSync } from 'node:fs';
+import { createServer } from 'node:net';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import type { ClusterConf } from '@nacre/msgr';
 import { NacreError } from '@nacre/util';
 import type { ClusterDir, DaemonKind, DaemonRef } from './layout.js';
 import { logTail, type ProcSpec } from './procs.js';
@@ -67,4 +69,41 @@ export async function mkfsMonitor(dir: ClusterDir, d: DaemonRef): Promise<void> 
 export function deathReason(dir: ClusterDir, d: DaemonRef): string {
   const tail = logTail(dir.logPath(d.name), 1);
   return tail.length > 0 ? `last log line: ${tail[0]!.slice(0, 300)}` : 'no output in its log';
+}
+
+/** Addresses a daemon listens on, from its nacre.conf section. */
+export function listenAddrs(conf: ClusterConf, d: DaemonRef): string[] {
+  const keys = d.kind === 'mon' ? ['addr'] : ['addr', 'hb_addr'];
+  return keys.map((k) => conf.get(d.name, k)).filter((a): a is string => a !== undefined);
+}
+
+function addrFree(addr: string): Promise<boolean> {
+  const colon = addr.lastIndexOf(':');
+  const host = addr.slice(0, colon);
+  const port = Number(addr.slice(colon + 1));
+  if (!(port > 0)) return Promise.resolve(true); // port 0: the daemon picks one
+  return new Promise((res) => {
+    const srv = createServer();
+    srv.once('error', (err: NodeJS.ErrnoException) => res(err.code !== 'EADDRINUSE'));
+    srv.listen(port, host, () => srv.close(() => res(true)));
+  });
+}
+
+/**
+ * Before starting daemons: each of their ports must be free. A port held by some other program
+ * (often another cluster on the default ports) would otherwise show up later as a confusing
+ * authentication or connection error; say it plainly instead, before anything is started.
+ */
+export async function checkPortsFree(conf: ClusterConf, daemons: readonly DaemonRef[]): Promise<void> {
+  await checkAddrsFree(daemons.flatMap((d) => listenAddrs(conf, d).map((addr): [string, string] => [d.name, addr])));
+}
+
+/** The same for [daemon name, address] pairs (a new cluster, before its directory is written). */
+export async function checkAddrsFree(addrs: readonly (readonly [string, string])[]): Promise<void> {
+  for (const [name, addr] of addrs) {
+    if (!(await addrFree(addr))) {
+      throw new NacreError(`${name} cannot listen on ${addr}: the port is in use by another process `
+        + '(another cluster on the same ports? stop it, or change the ports in the cluster file)', { code: 'EBUSY' });
+    }
+  }
 }

@@ -21,7 +21,7 @@ import type { EntityName } from '@nacre/proto';
 import { NacreError } from '@nacre/util';
 import { UsageError, flagString, parseArgs, parseIntStrict } from '../args.js';
 import { loadClusterFile, settingDefs, type ClusterSpec, type PoolSpec } from '../cluster/cluster-file.js';
-import { checkBuilt, deathReason, mkfsMonitor, procSpecOf } from '../cluster/daemons.js';
+import { checkAddrsFree, checkBuilt, checkPortsFree, deathReason, mkfsMonitor, procSpecOf } from '../cluster/daemons.js';
 import { ClusterDir, daemonsOf, defaultRunDir, type DaemonRef } from '../cluster/layout.js';
 import { prepareClusterDir } from '../cluster/prepare.js';
 import { isOurs, lockDir, runningPid, startProcess } from '../cluster/procs.js';
@@ -74,12 +74,19 @@ export async function clusterUp(argv: string[], io: CommandIo): Promise<number> 
 
 async function bringUp(spec: ClusterSpec, dir: ClusterDir, defaultDir: boolean, t0: number, deadline: number, io: CommandIo): Promise<number> {
   const since = (): string => formatSeconds(performance.now() - t0);
+  if (!dir.exists()) {
+    await checkAddrsFree([
+      ...spec.mons.map((m): [string, string] => [`mon.${m.name}`, m.addr]),
+      ...spec.osds.flatMap((o): [string, string][] => [[`osd.${o.id}`, o.addr], [`osd.${o.id}`, o.hbAddr]]),
+    ]);
+  }
   const prep = prepareClusterDir(dir, spec);
   io.stdout(`${prep.created ? 'creating' : 'starting'} cluster '${spec.name}' (fsid ${prep.fsid}) in ${dir.root}\n`);
 
   const daemons = daemonsOf(prep.conf);
   const mons = daemons.filter((d) => d.kind === 'mon');
   const osds = daemons.filter((d) => d.kind === 'osd');
+  await checkPortsFree(prep.conf, daemons.filter((d) => runningPid(procSpecOf(dir, d)) === null));
   await Promise.all(mons.filter((m) => !existsSync(dir.dataDir(m.name))).map((m) => mkfsMonitor(dir, m)));
   const startedMons = startAll(dir, mons, io);
 

@@ -13,7 +13,8 @@ import { existsSync } from 'node:fs';
 import { NacreError } from '@nacre/util';
 import { UsageError, flagString, parseArgs, type ParsedArgs } from '../args.js';
 import { ClusterDir, daemonsOf, defaultRunDir, findDaemon, type DaemonRef } from '../cluster/layout.js';
-import { deathReason, procSpecOf } from '../cluster/daemons.js';
+import type { ClusterConf } from '@nacre/msgr';
+import { checkPortsFree, deathReason, procSpecOf } from '../cluster/daemons.js';
 import { runningPid, startProcess, stopProcess, waitGone, type StopOutcome } from '../cluster/procs.js';
 import type { Command, CommandIo } from '../main.js';
 import { formatJson, outputFormat } from '../mon-session.js';
@@ -87,20 +88,20 @@ async function status(argv: string[], io: CommandIo): Promise<number> {
   return 0;
 }
 
-function daemonArgs(argv: string[], what: string): { dir: ClusterDir; daemons: DaemonRef[] } {
+function daemonArgs(argv: string[], what: string): { dir: ClusterDir; conf: ClusterConf; daemons: DaemonRef[] } {
   const p = parseArgs(argv, { '--dir': { arity: 1 } });
   if (p.positionals.length === 0) throw new UsageError(`name the daemon(s) to ${what}, e.g. mon.a or osd.3`);
   const dir = dirOf(p);
   const conf = dir.readConf();
   const byName = new Map(p.positionals.map((n) => [n, findDaemon(conf, n)]));
-  return { dir, daemons: [...byName.values()] };
+  return { dir, conf, daemons: [...byName.values()] };
 }
 
 /** Time a freshly started daemon must survive before `start` reports it running. */
 const startSettleMs = 300;
 
 async function start(argv: string[], io: CommandIo): Promise<number> {
-  const { dir, daemons } = daemonArgs(argv, 'start');
+  const { dir, conf, daemons } = daemonArgs(argv, 'start');
   let failed = 0;
   for (const d of daemons) {
     const spec = procSpecOf(dir, d);
@@ -109,6 +110,7 @@ async function start(argv: string[], io: CommandIo): Promise<number> {
       io.stdout(`${d.name} already running (pid ${running})\n`);
       continue;
     }
+    await checkPortsFree(conf, [d]);
     const pid = startDaemon(dir, d);
     const died = await waitGone(pid, spec.markers, startSettleMs);
     if (died) {
