@@ -3,6 +3,8 @@
  *   - every committed state is valid: placement is computable for every PG of every pool, with
  *     up sets of existing, up, distinct OSDs no larger than the pool;
  *   - the OSDMap epoch moves by exactly one per proposal that changes the map, never otherwise;
+ *   - no change fails with an internal error (a transaction that would not reproduce the handlers'
+ *     draft — buildProposal's own check, see docs/mon-services.md);
  *   - snapshot encode → decode → encode is a fixpoint;
  *   - determinism: replaying the committed values from the initial state — or from a snapshot
  *     taken midway — reproduces the final state byte for byte (what Paxos replay relies on).
@@ -112,6 +114,7 @@ function run(batches: Action[][], booted: boolean): void {
     for (const [k, o] of p.outcomes.entries()) {
       stats[o.status]++;
       if (o.status === 'error') {
+        if (o.error.code === 'EIO') throw new Error(`internal error for change ${JSON.stringify(changes[k])}: ${o.error.message}`);
         const ch = changes[k]!;
         const key = `${ch.kind === 'command' ? ch.command.prefix : ch.kind} ${o.error.code}`;
         refusals.set(key, (refusals.get(key) ?? 0) + 1);
