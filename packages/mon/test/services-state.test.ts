@@ -5,7 +5,7 @@
  */
 import t, { type Test } from 'tap';
 import {
-  applyCommitted, applyTransaction, bootstrapState, bootstrapTransaction, decodeMonState, decodeTransaction, emptyMonState,
+  applyCommitted, applyTransaction, bootstrapState, buildProposal, bootstrapTransaction, decodeMonState, decodeTransaction, emptyMonState,
   encodeMonState, encodeTransaction, installSnapshot, osdmapBundleSince, osdmapIncrementalsRetainedMax, commandLogEntriesMax,
   type MonState, type StateTransaction,
 } from '@nacre/mon';
@@ -117,6 +117,12 @@ t.test('applyTransaction rejects bad transactions whole', async (t) => {
   const ok = applyTransaction(s, { osdmap: inc({ newFlags: [] }) });
   t.equal(ok.osdmap.epoch, e + 1);
   t.equal(ok.osdmap.flags.size, 0);
+});
+
+t.test('before the initial state, changes wait', async (t) => {
+  const p = buildProposal(emptyMonState(), [{ kind: 'command', command: { prefix: 'osd pool create', args: { name: 'x' } } }], { wallMs: 0 });
+  t.equal(p.value, undefined);
+  t.equal(p.outcomes[0]!.status === 'error' && p.outcomes[0]!.error.code, 'EAGAIN');
 });
 
 t.test('applyCommitted needs consecutive versions', async (t) => {

@@ -18,7 +18,7 @@ import { isReadOnlyCommand, runWriteCommand } from './commands.js';
 import { Draft, type ServiceContext } from './draft.js';
 import { draftMismatch } from './draft-check.js';
 import { changesPerProposalMax, commandLogTextBytesMax, pendingChangesMax } from './limits.js';
-import { commandKey, type MonState } from './mon-state.js';
+import { commandKey, isEmptyMonState, type MonState } from './mon-state.js';
 import {
   applyFailureMarks, applyOsdAlive, applyOsdBoot, applyOsdPgTemp, cleanPgTemps, type FailureMark,
 } from './osd-reports.js';
@@ -135,6 +135,11 @@ function mismatchError(problem: string): NacreError {
 export function buildProposal(state: MonState, changes: readonly PendingChange[], ctx: ServiceContext): Proposal {
   if (changes.length > changesPerProposalMax) {
     throw new NacreError(`at most ${changesPerProposalMax} changes per proposal, got ${changes.length}`, { code: 'EINVAL' });
+  }
+  if (isEmptyMonState(state)) {
+    // Before the initial state commits there is nothing to change (the leader proposes it first).
+    const error = new NacreError('the cluster is still being created; try again shortly', { code: 'EAGAIN' });
+    return { txn: undefined, value: undefined, outcomes: changes.map(() => ({ status: 'error', error })), next: state };
   }
   let draft = new Draft(state, ctx);
   let results = runChanges(draft, changes, false);
