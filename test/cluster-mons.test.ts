@@ -6,6 +6,8 @@
  * line, nothing applied), quorum back with exactly the committed state, `cluster down` leaving no
  * process, and `cluster up` again on the kept data. Timings are printed as test comments.
  */
+import { existsSync } from 'node:fs';
+import { createServer } from 'node:net';
 import { join } from 'node:path';
 import t from 'tap';
 import { TestCluster, freePorts, isAlive, sleep, waitFor } from './cluster-helpers.js';
@@ -57,6 +59,18 @@ t.test('three monitors through the CLI', async (t) => {
     const r = await c.nacre(['cluster', 'up', '-c', bad, '--dir', join(c.root, 'bad-run')]);
     t.equal(r.code, 2);
     t.match(r.stderr, /^nacre: .*bad\.yaml:2: mons\[0\]\.port: expected an integer 1\.\.65535, got 0\n$/);
+  });
+
+  await t.test('a port held by another process starts nothing', async (t) => {
+    const [busyPort] = await freePorts(1);
+    const holder = createServer();
+    await new Promise<void>((res) => holder.listen(busyPort, '127.0.0.1', res));
+    t.teardown(() => holder.close());
+    const f = c.writeFile('busy.yaml', `mons:\n  - { name: a, port: ${busyPort} }\n`);
+    const r = await c.nacre(['cluster', 'up', '-c', f, '--dir', join(c.root, 'busy-run')]);
+    t.equal(r.code, 1);
+    t.match(r.stderr, new RegExp(`^nacre: mon\\.a cannot listen on 127\\.0\\.0\\.1:${busyPort}: the port is in use by another process[^\\n]*\\n$`));
+    t.notOk(existsSync(join(c.root, 'busy-run', 'nacre.conf')), 'nothing written');
   });
 
   await t.test('cluster up: quorum of three', async (t) => {
