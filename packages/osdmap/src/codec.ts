@@ -14,7 +14,7 @@
  */
 import { Packr } from 'msgpackr';
 import { CrushError, crushMapFromJson, crushMapToJson } from '@nacre/crush';
-import { NacreError } from '@nacre/util';
+import { NacreError, expectArray, expectBool, expectInt, expectRecord, expectString } from '@nacre/util';
 import { applyIncremental, type OsdMapIncremental, type OsdStateChange } from './incremental.js';
 import { OSDMAP_FLAGS, type OsdInfo, type OsdMap, type OsdMapFlag } from './osdmap.js';
 import { parsePgId } from './pgid.js';
@@ -136,44 +136,31 @@ class Reader {
   }
   get(key: string): unknown { return this.obj[key]; }
   int(key: string, min?: number, max?: number): number { return int(this.obj[key], `${this.name}.${key}`, min, max); }
-  num(key: string): number { return num(this.obj[key], `${this.name}.${key}`); }
+  num(key: string): number { return int(this.obj[key], `${this.name}.${key}`); }
   str(key: string): string { return str(this.obj[key], `${this.name}.${key}`); }
   array<T>(key: string, each: (v: unknown, path: string) => T): T[] { return list(this.obj[key], `${this.name}.${key}`, each); }
 }
 
-function num(v: unknown, path: string): number {
-  if (typeof v !== 'number' || !Number.isFinite(v)) fail(`${path} is not a number`);
-  return v;
-}
+const SAFE = { min: Number.MIN_SAFE_INTEGER, max: Number.MAX_SAFE_INTEGER };
+/** Bound on any list in an encoded map (OSDs, pools, overlay entries). */
+const ENCODED_LIST_ITEMS_MAX = 1 << 22;
 
-function int(v: unknown, path: string, min = Number.MIN_SAFE_INTEGER, max = Number.MAX_SAFE_INTEGER): number {
-  if (typeof v !== 'number' || !Number.isInteger(v) || v < min || v > max) fail(`${path} is not an integer in [${min}, ${max}]`);
-  return v;
+function int(v: unknown, path: string, min = SAFE.min, max = SAFE.max): number {
+  return expectInt(v, path, { min, max });
 }
 
 function str(v: unknown, path: string): string {
-  if (typeof v !== 'string') fail(`${path} is not a string`);
-  return v;
-}
-
-function bool(v: unknown, path: string): boolean {
-  if (typeof v !== 'boolean') fail(`${path} is not a boolean`);
-  return v;
+  return expectString(v, path, { bytesMax: 4096 });
 }
 
 function list<T>(v: unknown, path: string, each: (v: unknown, path: string) => T): T[] {
-  if (!Array.isArray(v)) fail(`${path} is not a list`);
-  return v.map((x, i) => each(x, `${path}[${i}]`));
+  return expectArray(v, path, { itemsMax: ENCODED_LIST_ITEMS_MAX }, each);
 }
 
 function pair<A, B>(v: unknown, path: string, a: (v: unknown, p: string) => A, b: (v: unknown, p: string) => B): [A, B] {
-  if (!Array.isArray(v) || v.length !== 2) fail(`${path} is not a pair`);
-  return [a(v[0], `${path}[0]`), b(v[1], `${path}[1]`)];
-}
-
-function record(v: unknown, path: string): Record<string, unknown> {
-  if (typeof v !== 'object' || v === null || Array.isArray(v)) fail(`${path} is not an object`);
-  return v as Record<string, unknown>;
+  const items = expectArray(v, path, { itemsMax: 2 }, (x) => x);
+  if (items.length !== 2) fail(`${path} is not a pair`);
+  return [a(items[0], `${path}[0]`), b(items[1], `${path}[1]`)];
 }
 
 function flag(v: unknown, path: string): OsdMapFlag {
@@ -203,8 +190,8 @@ function upmapItems(v: unknown, path: string): [number, number][] {
 function osdInfo(v: unknown, path: string): OsdInfo {
   if (!Array.isArray(v) || v.length !== 8) fail(`${path} is not an 8-field OSD entry`);
   return {
-    exists: bool(v[0], `${path}.exists`),
-    up: bool(v[1], `${path}.up`),
+    exists: expectBool(v[0], `${path}.exists`),
+    up: expectBool(v[1], `${path}.up`),
     weight: int(v[2], `${path}.weight`, 0, 0x10000),
     primaryAffinity: int(v[3], `${path}.primaryAffinity`, 0, 0x10000),
     addr: str(v[4], `${path}.addr`),
@@ -215,13 +202,13 @@ function osdInfo(v: unknown, path: string): OsdInfo {
 }
 
 function osdStateChange(v: unknown, path: string): OsdStateChange {
-  const o = record(v, path);
+  const o = expectRecord(v, path);
   const out: OsdStateChange = { id: int(o['id'], `${path}.id`, 0) };
   for (const key of Object.keys(o)) {
     const p = `${path}.${key}`;
     switch (key) {
       case 'id': break;
-      case 'exists': case 'up': out[key] = bool(o[key], p); break;
+      case 'exists': case 'up': out[key] = expectBool(o[key], p); break;
       case 'addr': out.addr = str(o[key], p); break;
       case 'upFrom': case 'upThru': case 'downAt': out[key] = int(o[key], p, 0); break;
       default: fail(`${p}: unknown field`);
@@ -231,7 +218,7 @@ function osdStateChange(v: unknown, path: string): OsdStateChange {
 }
 
 function pool(v: unknown, path: string): Pool {
-  const o = record(v, path);
+  const o = expectRecord(v, path);
   const type = str(o['type'], `${path}.type`);
   if (type !== 'replicated' && type !== 'erasure') fail(`${path}.type must be replicated or erasure`);
   const objectHash = str(o['objectHash'], `${path}.objectHash`);
@@ -245,7 +232,7 @@ function pool(v: unknown, path: string): Pool {
     pgNum: int(o['pgNum'], `${path}.pgNum`, 1),
     pgpNum: int(o['pgpNum'], `${path}.pgpNum`, 1),
     crushRule: int(o['crushRule'], `${path}.crushRule`, 0),
-    hashpspool: bool(o['hashpspool'], `${path}.hashpspool`),
+    hashpspool: expectBool(o['hashpspool'], `${path}.hashpspool`),
     objectHash,
     snapSeq: int(o['snapSeq'], `${path}.snapSeq`, 0),
     lastChangeEpoch: int(o['lastChangeEpoch'], `${path}.lastChangeEpoch`, 0),
@@ -260,7 +247,7 @@ function pool(v: unknown, path: string): Pool {
 }
 
 function ecProfile(v: unknown, path: string): EcProfile {
-  const o = record(v, path);
+  const o = expectRecord(v, path);
   return {
     k: int(o['k'], `${path}.k`, 1, 32),
     m: int(o['m'], `${path}.m`, 1, 8),

@@ -13,3 +13,4 @@ export * from './errors.js';
 export * from './prng.js';
 export * from './env.js';
 export * from './log.js';
+export * from './expect.js';
