@@ -34,6 +34,7 @@
  * The MonClient borrows the messenger (an OSD's messenger also serves peers and clients) and owns
  * only its session connection and the `mon.osdmap` handler; one MonClient per messenger.
  */
+import { randomFillSync } from 'node:crypto';
 import {
   MonCommandMsg,
   MonGetOsdMap,
@@ -104,6 +105,12 @@ export interface MonClientComponents {
   env: Env;
   /** A running messenger; the MonClient connects out through it as the messenger's entity. */
   messenger: Messenger;
+  /**
+   * Fills the command-id incarnation. Defaults to node:crypto: Env.random is a seeded PRNG, and two
+   * clients seeded alike would send identical command ids, so the monitor would answer the second
+   * client's new command with the first one's recorded result. Simulations may inject a source.
+   */
+  secureRandom?: (buf: Buffer) => void;
 }
 
 export type MonClientStatus = 'idle' | 'hunting' | 'open' | 'failed' | 'stopped';
@@ -156,7 +163,8 @@ export class MonClient {
   private fetching: Promise<void> | null = null;
   private mapChain: Promise<void> = Promise.resolve();
   private bundlesQueued = 0;
-  private readonly cmdIncarnation: number;
+  /** 64 random bits (hex), unique per MonClient: with the counter it makes command ids unique. */
+  private readonly cmdIncarnation: string;
   private cmdCounter = 0;
   private readonly mapListeners: ListenerSet<[OsdMap, OsdMap | null]>;
   private readonly sessionListeners: ListenerSet<[MonSessionInfo]>;
@@ -173,7 +181,9 @@ export class MonClient {
     this.messenger = components.messenger;
     this.log = this.env.logger.child({ sub: 'monc' });
     this.timers = new TimerSet(this.env.timers);
-    this.cmdIncarnation = this.env.random.nextU32();
+    const incarnation = Buffer.alloc(8);
+    (components.secureRandom ?? randomFillSync)(incarnation);
+    this.cmdIncarnation = incarnation.toString('hex');
     this.mapListeners = new ListenerSet('map', this.log);
     this.sessionListeners = new ListenerSet('session', this.log);
   }
@@ -427,7 +437,7 @@ export class MonClient {
 
   /** A fresh idempotency token: entity, incarnation (random per MonClient), counter. */
   nextCommandId(): string {
-    return `${this.messenger.entity}:${this.cmdIncarnation.toString(16)}:${++this.cmdCounter}`;
+    return `${this.messenger.entity}:${this.cmdIncarnation}:${++this.cmdCounter}`;
   }
 
   /**
