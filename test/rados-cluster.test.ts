@@ -229,3 +229,38 @@ t.test('bad input: clear errors, nothing changed, daemons keep running', async (
   await io.writeFull('still-fine', 'yes');
   t.equal((await io.read('still-fine')).toString(), 'yes');
 });
+
+t.test('kill -9 the primary under a writer: writes keep being acknowledged, every one reads back', async (t) => {
+  const name = 'busy';
+  await io.writeFull(name, '');
+  const victim = io.objectLocation(name).actingPrimary;
+  const acked: number[] = [];
+  let stop = false;
+  let failure: unknown = null;
+  const writer = (async () => {
+    for (let i = 0; !stop; i++) {
+      try {
+        await io.append(name, `${i};`);
+      } catch (err) {
+        failure = err;
+        return;
+      }
+      acked.push(i);
+    }
+  })();
+  while (acked.length < 20) await new Promise((r) => setTimeout(r, 10));
+  const kill = await nacre(['cluster', 'kill', `osd.${victim}`, '--dir', runDir]);
+  t.equal(kill.code, 0, kill.stderr);
+  const killedAt = acked.length;
+  const deadline = Date.now() + 60_000;
+  while (acked.length < killedAt + 20 && failure === null && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+  stop = true;
+  await writer;
+  t.equal(failure, null, 'no write failed');
+  t.ok(acked.length >= killedAt + 20, `writes continued after the kill (${acked.length - killedAt} more)`);
+  t.not(io.objectLocation(name).actingPrimary, victim, 'a new primary took over');
+  const entries = (await io.read(name)).toString().split(';').filter((x) => x !== '').map(Number);
+  t.same(entries, acked, 'every acknowledged append is there exactly once, in order');
+  const start = await nacre(['cluster', 'start', `osd.${victim}`, '--dir', runDir]);
+  t.equal(start.code, 0, start.stderr);
+});
