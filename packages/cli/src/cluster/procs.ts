@@ -64,6 +64,16 @@ function procState(pid: number): string | null {
 
 const haveProc = existsSync('/proc/self/cmdline');
 
+/** Resident memory of a process in bytes (Linux /proc), or null. */
+export function rssBytes(pid: number): number | null {
+  try {
+    const m = /^VmRSS:\s+(\d+)\s+kB$/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+    return m === null ? null : Number(m[1]) * 1024;
+  } catch {
+    return null;
+  }
+}
+
 /** True if `pid` is alive, not a zombie, and (on Linux) its command line carries every marker. */
 export function isOurs(pid: number, markers: readonly string[]): boolean {
   try {

@@ -2,7 +2,7 @@
  * `nacre cluster …` — the local cluster spawner (like Ceph's vstart.sh, but one command):
  *
  *   nacre cluster up [-c cluster.example.yaml] [--dir DIR]     create/start everything, wait for health
- *   nacre cluster status [--dir DIR] [--format json]           every daemon: name, pid, address, running
+ *   nacre cluster status [--dir DIR] [--format json]           every daemon: name, pid, address, running, RSS
  *   nacre cluster start|stop|kill DAEMON… [--dir DIR]          one daemon (kill = SIGKILL, for fault tests)
  *   nacre cluster down [--dir DIR]                             stop every daemon it started
  *
@@ -15,10 +15,10 @@ import { UsageError, flagString, parseArgs, type ParsedArgs } from '../args.js';
 import { ClusterDir, daemonsOf, defaultRunDir, findDaemon, type DaemonRef } from '../cluster/layout.js';
 import type { ClusterConf } from '@nacre/msgr';
 import { checkPortsFree, deathReason, procSpecOf } from '../cluster/daemons.js';
-import { runningPid, startProcess, stopProcess, waitGone, type StopOutcome } from '../cluster/procs.js';
+import { rssBytes, runningPid, startProcess, stopProcess, waitGone, type StopOutcome } from '../cluster/procs.js';
 import type { Command, CommandIo } from '../main.js';
 import { formatJson, outputFormat } from '../mon-session.js';
-import { formatTable } from '../output.js';
+import { formatBytes, formatTable } from '../output.js';
 
 const usage = `usage: nacre cluster up [-c FILE] [--dir DIR] [--timeout SECONDS]
        nacre cluster status [--dir DIR] [--format json]
@@ -60,13 +60,15 @@ export interface DaemonStatus {
   pid: number | null;
   addr: string | null;
   running: boolean;
+  /** Resident memory (Linux), null when not running. */
+  rss_bytes: number | null;
 }
 
 export function daemonStatuses(dir: ClusterDir): DaemonStatus[] {
   const conf = dir.readConf();
   return daemonsOf(conf).map((d) => {
     const pid = runningPid(procSpecOf(dir, d));
-    return { name: d.name, kind: d.kind, pid, addr: conf.get(d.name, 'addr') ?? null, running: pid !== null };
+    return { name: d.name, kind: d.kind, pid, addr: conf.get(d.name, 'addr') ?? null, running: pid !== null, rss_bytes: pid === null ? null : rssBytes(pid) };
   });
 }
 
@@ -81,8 +83,8 @@ async function status(argv: string[], io: CommandIo): Promise<number> {
     io.stdout(formatJson({ dir: dir.root, fsid: conf.fsid ?? null, conf: dir.confPath, daemons }, format));
     return 0;
   }
-  const rows = daemons.map((d) => [d.name, d.pid === null ? '-' : String(d.pid), d.addr ?? '-', d.running ? 'yes' : 'no']);
-  io.stdout(formatTable(['NAME', 'PID', 'ADDRESS', 'RUNNING'], rows));
+  const rows = daemons.map((d) => [d.name, d.pid === null ? '-' : String(d.pid), d.addr ?? '-', d.running ? 'yes' : 'no', d.rss_bytes === null ? '-' : formatBytes(d.rss_bytes)]);
+  io.stdout(formatTable(['NAME', 'PID', 'ADDRESS', 'RUNNING', 'RSS'], rows));
   const up = daemons.filter((d) => d.running).length;
   io.stdout(`${up} of ${daemons.length} daemons running (${dir.root})\n`);
   return 0;
