@@ -93,7 +93,7 @@ t.test('three monitors through the CLI', async (t) => {
       t.equal(d.addr, addrs.get(d.name.slice(4)));
     }
     const human = await c.nacre(['cluster', 'status', '--dir', c.dir]);
-    t.match(human.stdout, /^NAME\s+PID\s+ADDRESS\s+RUNNING\n/);
+    t.match(human.stdout, /^NAME\s+PID\s+ADDRESS\s+RUNNING\s+RSS\n/);
     t.match(human.stdout, /3 of 3 daemons running/);
   });
 
