@@ -6,7 +6,8 @@
 import t from 'tap';
 import { emptyMap } from '@nacre/crush';
 import { createOsdMap, type OsdMap, type Pool } from '@nacre/osdmap';
-import { hasCode, realTimers } from '@nacre/util';
+import { NacreError, hasCode, realTimers } from '@nacre/util';
+import { MonOsdBeacon, MonOsdBoot } from '@nacre/proto';
 import { Keyring, MemoryNetwork, MonClient, createMessenger, type Messenger } from '@nacre/msgr';
 import { FakeMonCluster, type FakeMonitor } from '@nacre/msgr/testing';
 import { testEnv, waitFor, type TestEnv } from './helpers.js';
@@ -280,4 +281,45 @@ t.test('stop: waiters fail with ESHUTDOWN, no timers left', async (t) => {
   t.ok(r.te.timers.active <= baseline, `timers back to baseline (${r.te.timers.active} <= ${baseline})`);
   const after = await mc.command('status').catch((e: unknown) => e);
   t.ok(hasCode(after, 'ESHUTDOWN'), 'commands after stop fail');
+});
+
+t.test('request() and send() for OSD messages: retried across monitors, one-way delivered', async (t) => {
+  const te = testEnv(11);
+  const net = new MemoryNetwork({ timers: realTimers });
+  const keyring = new Keyring();
+  const osdKey = keyring.add('osd.0');
+  const cluster = new FakeMonCluster(initialMap(), te.env);
+  const mons: FakeMonitor[] = [];
+  for (const id of ['a', 'b']) {
+    keyring.add(`mon.${id}`);
+    mons.push(await cluster.addMonitor(id, { listen: `mon-${id}:1`, keyring, transport: net.transport() }));
+  }
+  let boots = 0;
+  const beacons: number[] = [];
+  for (const m of mons) {
+    m.messenger.handle(MonOsdBoot, (req) => {
+      if (++boots === 1) throw new NacreError('electing', { code: 'EAGAIN' });
+      return { epoch: 7 + req.osd };
+    });
+    m.messenger.handle(MonOsdBeacon, (req) => {
+      beacons.push(req.epoch);
+    });
+  }
+  const msgr = createMessenger({ entity: 'osd.0', key: osdKey }, { env: te.env, transport: net.transport() });
+  await msgr.start();
+  const mc = new MonClient({ mons: mons.map((m) => m.address), huntConnectTimeoutMs: 300 }, { env: te.env, messenger: msgr });
+  t.teardown(async () => {
+    await mc.stop();
+    await msgr.stop();
+    for (const m of mons) await m.stop();
+  });
+  await mc.start();
+  const reply = await mc.request(MonOsdBoot, { osd: 0, addr: '127.0.0.1:1', host: 'h', weight: 0x10000, uuid: 'u' }, { timeoutMs: 3000 });
+  t.same(reply, { epoch: 7 });
+  t.equal(boots, 2, 'EAGAIN retried');
+  await mc.send(MonOsdBeacon, { osd: 0, epoch: 5 });
+  await waitFor(() => beacons.length === 1, 'beacon');
+  t.same(beacons, [5]);
+  const e = await mc.command('status').catch((err: unknown) => err);
+  t.ok(hasCode(e, 'EPERM'), 'an OSD may not send mon.command');
 });
