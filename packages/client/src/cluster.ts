@@ -4,6 +4,7 @@
  * handle. Lifecycle: connecting → open → closing → closed; calls on a closed cluster fail with
  * ESHUTDOWN.
  */
+import { randomFillSync } from 'node:crypto';
 import { ClusterConf, Keyring, MonClient, createMessenger, loadConf, type MonClientOptions, type Messenger, type Transport } from '@nacre/msgr';
 import { OsdWatchEvent, osdPublicMessages, parseEntityName, type CommandArg, type EntityName, type MonCommandReply } from '@nacre/proto';
 import { poolByName, type OsdMap, type Pool } from '@nacre/osdmap';
@@ -35,6 +36,11 @@ export interface ConnectOptions {
   env?: Env;
   /** Injected transport (default WebSocket). */
   transport?: Transport;
+  /**
+   * Fills the random parts of op and command ids and watch cookies (default node:crypto). Not
+   * `env.random`: that is a seeded PRNG, and two clients seeded alike would send colliding reqids.
+   */
+  secureRandom?: (buf: Buffer) => void;
 }
 
 export type ClusterStatus = 'open' | 'closing' | 'closed';
@@ -54,7 +60,8 @@ export async function connect(opts: ConnectOptions = {}): Promise<Cluster> {
   const msgr = createMessenger({ entity: name.name, key, vocabulary: osdPublicMessages }, { env, ...(opts.transport ? { transport: opts.transport } : {}) });
   await msgr.start();
   const fsid = opts.fsid ?? conf?.fsid;
-  const monc = new MonClient({ mons, ...(fsid !== undefined ? { fsid } : {}), ...opts.monClient }, { env, messenger: msgr });
+  const secureRandom = opts.secureRandom ?? ((buf: Buffer) => void randomFillSync(buf));
+  const monc = new MonClient({ mons, ...(fsid !== undefined ? { fsid } : {}), ...opts.monClient }, { env, messenger: msgr, secureRandom });
   const timeoutMs = opts.timeoutMs ?? connectTimeoutMsDefault;
   try {
     const deadline = env.clock.monotonicMs() + timeoutMs;
@@ -65,7 +72,7 @@ export async function connect(opts: ConnectOptions = {}): Promise<Cluster> {
     await msgr.stop();
     throw err;
   }
-  return new Cluster(name.name, msgr, monc, options, env);
+  return new Cluster(name.name, msgr, monc, options, env, secureRandom);
 }
 
 /** A library must not write to stdout: warnings and errors go to stderr (silent under tap). */
@@ -111,14 +118,15 @@ export class Cluster {
     readonly monClient: MonClient,
     readonly options: ClientOptions,
     private readonly env: Env,
+    secureRandom: (buf: Buffer) => void,
   ) {
     const sessions = new OsdSessions(msgr, {
       connectAttemptsMax: options.osdConnectAttemptsMax,
       connectTimeoutMs: options.osdConnectTimeoutMs,
       sessionsMax: 1 << 20,
     }, env.logger.child({ sub: 'osd-sessions' }));
-    this.objecter = new Objecter(monClient, entity, options, env, sessions);
-    this.watches = new WatchRegistry(this.objecter, options, env);
+    this.objecter = new Objecter(monClient, entity, options, env, sessions, secureRandom);
+    this.watches = new WatchRegistry(this.objecter, options, env, secureRandom);
     msgr.handle(OsdWatchEvent, (ev, ctx) => this.watches.onWatchEvent(ev, ctx));
     this.core = { objecter: this.objecter, watches: this.watches, monc: monClient, options, env };
   }

@@ -104,12 +104,16 @@ export class Objecter {
     private readonly options: ClientOptions,
     private readonly env: Env,
     sessions: OsdSessions,
+    /** Source of the reqid incarnation (see connect's `secureRandom`). */
+    secureRandom: (buf: Buffer) => void,
   ) {
     this.log = env.logger.child({ sub: 'objecter' });
     this.window = new OpWindow(options.opsInFlightMax, options.opBytesInFlightMax, options.opWaitersMax, env.timers);
     this.sessions = sessions;
-    // 2^53 incarnations: a restarted client never reuses (inc, tid) of an earlier one.
-    this.incarnation = env.random.nextU32() * 0x200000 + (env.random.nextU32() & 0x1fffff);
+    // 53 random bits: a restarted client, or another process with the same entity name, never
+    // reuses an (inc, tid) — the OSD would answer its new op with an old op's recorded result.
+    // Not from env.random: equally seeded PRNGs (simulations, tests) would collide.
+    this.incarnation = randomSafeInteger(secureRandom);
     this.unsubscribeMap = monc.on('map', (map) => this.onMap(map));
   }
 
@@ -330,6 +334,14 @@ export class Objecter {
 const writeSubOps: ReadonlySet<SubOp['op']> = new Set([
   'create', 'write_full', 'write', 'append', 'truncate', 'zero', 'remove', 'setxattr', 'rmxattr', 'omap_set', 'omap_rm', 'omap_clear',
 ]);
+
+/** A uniformly random integer in [1, 2^53). */
+export function randomSafeInteger(secureRandom: (buf: Buffer) => void): number {
+  const b = Buffer.alloc(8);
+  secureRandom(b);
+  const v = (b.readUInt32BE(0) & 0x1fffff) * 0x1_0000_0000 + b.readUInt32BE(4);
+  return v === 0 ? 1 : v;
+}
 
 export function targetMoved(prev: Target, next: Target, on: 'primary' | 'interval'): boolean {
   if (prev.pgidText !== next.pgidText || prev.primary !== next.primary) return true;

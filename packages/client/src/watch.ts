@@ -12,7 +12,7 @@ import {
 import type { Connection, MessageContext } from '@nacre/msgr';
 import { objectToPg, type OsdMap } from '@nacre/osdmap';
 import { AssertionFailure, NacreError, type Env, type Logger, type TimerHandle } from '@nacre/util';
-import { targetMoved, type Objecter, type OpContext, type Target } from './objecter.js';
+import { randomSafeInteger, targetMoved, type Objecter, type OpContext, type Target } from './objecter.js';
 import type { ClientOptions } from './options.js';
 import { toBuffer, type BytesLike } from './validate.js';
 
@@ -93,9 +93,11 @@ export class WatchRegistry {
     private readonly objecter: Objecter,
     private readonly options: ClientOptions,
     private readonly env: Env,
+    secureRandom: (buf: Buffer) => void,
   ) {
     this.log = env.logger.child({ sub: 'watch' });
-    this.nextCookie = 1 + env.random.nextU32() * 0x100000 + (env.random.nextU32() & 0xfffff);
+    // Below 2^52 so that counting up stays a safe integer for a very long time.
+    this.nextCookie = Math.floor(randomSafeInteger(secureRandom) / 2) + 1;
     this.unsubscribers.push(objecter.onMapChange((map) => this.onMap(map)));
     this.unsubscribers.push(objecter.sessions.onReopen((osd) => this.onReopen(osd)));
   }

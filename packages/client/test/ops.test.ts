@@ -201,3 +201,18 @@ t.test('self-managed snapshot plumbing: ids from the monitor, snapc on writes, s
   t.same(seen, { snapc: undefined, snapId: 1 }, 'reads carry the snap id');
   t.throws(() => io.setSnapContext({ seq: 1, snaps: [1, 2] }), { code: 'EINVAL' });
 });
+
+t.test('two clients with equally seeded environments never share a reqid', async (t) => {
+  const { fc } = await rig(t);
+  const { realEnv, silentLogger } = await import('@nacre/util');
+  const open = () => connect({ mons: fc.monAddrs, key: fc.adminKey, transport: fc.clientTransport()!, env: realEnv(silentLogger(), 42) });
+  const [a, b] = [await open(), await open()];
+  t.teardown(async () => {
+    await a.close();
+    await b.close();
+  });
+  const [ia, ib] = [await a.pool('rbd'), await b.pool('rbd')];
+  await ia.append('shared', 'a');
+  await ib.append('shared', 'b');
+  t.equal((await ia.read('shared')).toString(), 'ab', 'both appends applied (no reqid collision)');
+});
