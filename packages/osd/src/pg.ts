@@ -275,13 +275,13 @@ export class Pg {
     }
     const meta = new PgMetaWriter();
     const txn = new Transaction();
-    let objects = this.info.objects;
-    let bytes = this.info.bytes;
+    let objectsDelta = 0;
+    let bytesDelta = 0;
     for (const ref of r.removeObjects) {
       const oid = this.oidOf(ref);
       if (await this.host.store.exists(this.cid, oid)) {
-        bytes -= (await this.host.store.stat(this.cid, oid)).sizeBytes;
-        objects--;
+        bytesDelta -= (await this.host.store.stat(this.cid, oid)).sizeBytes;
+        objectsDelta--;
         txn.remove(this.cid, oid);
       }
       meta.removeMissing(ref);
@@ -291,18 +291,19 @@ export class Pg {
     for (const e of this.log.entries) if (!authKeys.has(formatVersion(e.version))) meta.removeEntry(e);
     for (const e of auth.entries) if (!localKeys.has(formatVersion(e.version))) meta.addEntry(e);
     for (const m of r.missingSet) meta.setMissing(m);
-    const info: PgInfo = {
-      ...this.info, lastUpdate: auth.head, logTail: auth.tail, objects: Math.max(0, objects), bytes: Math.max(0, bytes),
+    // No await from here to the queueing: memory and the transaction change together.
+    this.info = {
+      ...this.info, lastUpdate: auth.head, logTail: auth.tail,
+      objects: Math.max(0, this.info.objects + objectsDelta), bytes: Math.max(0, this.info.bytes + bytesDelta),
       lastEpochStarted: activationEpoch ?? this.info.lastEpochStarted,
     };
-    meta.setInfo(info);
+    meta.setInfo(this.info);
     meta.applyTo(txn, this.cid);
-    if (r.divergent.length > 0) this.log_.info({ divergent: r.divergent.map((e) => formatVersion(e.version)) }, 'rolling back divergent entries');
-    await this.host.store.queueTransaction(txn);
     this.log.reset(auth.tail, auth.entries, this.log.dups);
     for (const ref of r.removeObjects) this.missing.delete(objectKeyText(ref));
     for (const m of r.missingSet) this.missing.set(objectKeyText(m.oid), m);
-    this.info = info;
+    if (r.divergent.length > 0) this.log_.info({ divergent: r.divergent.map((e) => formatVersion(e.version)) }, 'rolling back divergent entries');
+    await this.host.store.queueTransaction(txn);
     return true;
   }
 
@@ -435,21 +436,18 @@ export class Pg {
     const txn = new Transaction();
     const oid = this.oidOf(chunk.oid);
     const r = await addChunkToTxn(this.host.store, txn, this.cid, oid, chunk);
-    let info = this.info;
     if (chunk.done) {
-      const meta = new PgMetaWriter().removeMissing(chunk.oid);
-      info = {
-        ...info,
-        objects: info.objects + (r.sizeBeforeBytes < 0 ? 1 : 0),
-        bytes: Math.max(0, info.bytes + chunk.sizeBytes - Math.max(0, r.sizeBeforeBytes)),
+      // From here to the queueing, no await: the info we write is derived from the current one
+      // (writes may have moved lastUpdate meanwhile), and memory changes with it.
+      this.info = {
+        ...this.info,
+        objects: this.info.objects + (r.sizeBeforeBytes < 0 ? 1 : 0),
+        bytes: Math.max(0, this.info.bytes + chunk.sizeBytes - Math.max(0, r.sizeBeforeBytes)),
       };
-      meta.setInfo(info).applyTo(txn, this.cid);
+      new PgMetaWriter().removeMissing(chunk.oid).setInfo(this.info).applyTo(txn, this.cid);
     }
     await this.host.store.queueTransaction(txn);
-    if (chunk.done) {
-      this.info = info;
-      missing.delete(objectKeyText(chunk.oid));
-    }
+    if (chunk.done) missing.delete(objectKeyText(chunk.oid));
   }
 
   private async recoveryLoop(attempt: number): Promise<void> {

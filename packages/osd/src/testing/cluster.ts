@@ -200,12 +200,18 @@ export class TestCluster {
 
 let nextInc = 1;
 
+/** What a TestClient routes by: the authority's current map. */
+export interface MapSource {
+  readonly map: OsdMap;
+  waitFor(what: string, pred: () => boolean, timeoutMs?: number): Promise<void>;
+}
+
 export class TestClient {
   private tid = 1;
   private readonly inc = nextInc++;
   private readonly conns = new Map<string, Connection>();
 
-  constructor(readonly cluster: TestCluster, readonly msgr: Messenger, readonly entity: EntityName) {}
+  constructor(readonly cluster: MapSource, readonly msgr: Messenger, readonly entity: EntityName) {}
 
   private conn(addr: string): Connection {
     let c = this.conns.get(addr);

@@ -7,7 +7,7 @@
 import { NacreError, type Env } from '@nacre/util';
 import { parseCrushText } from '@nacre/crush';
 import {
-  applyIncremental, createOsdMap, emptyOsdInfo, encodeIncremental, encodeOsdMap, type OsdMap, type OsdMapIncremental, type Pool,
+  applyIncremental, createOsdMap, emptyOsdInfo, encodeIncremental, encodeOsdMap, pgToUpActing, type OsdMap, type OsdMapIncremental, type Pool,
 } from '@nacre/osdmap';
 import {
   MonGetOsdMap, MonOsdAlive, MonOsdBeacon, MonOsdBoot, MonOsdFailure, MonOsdMap, MonOsdPgTemp, MonPgStats, MonSubscribe,
@@ -98,6 +98,31 @@ export class FakeMon {
   get address(): string {
     const a = this.msgr.address!;
     return `${a.host}:${a.port}`;
+  }
+
+  async waitFor(what: string, pred: () => boolean, timeoutMs = 20_000): Promise<void> {
+    const start = Date.now();
+    while (!pred()) {
+      if (Date.now() - start > timeoutMs) throw new NacreError(`timed out waiting for ${what}`, { code: 'ETIMEDOUT' });
+      await new Promise((r) => setTimeout(r, 20));
+    }
+  }
+
+  /** Every PG reported active+clean by its primary in the current map (from pg_stats). */
+  allPgsClean(): boolean {
+    const reported = new Map<string, { osd: number; state: string[] }>();
+    for (const [osd, r] of this.stats) for (const p of r.pgs) reported.set(`${osd}/${p.pgid}`, { osd, state: p.state });
+    for (const pool of this.map.pools.values()) {
+      for (let seed = 0; seed < pool.pgNum; seed++) {
+        const pgid = `${pool.id}.${seed.toString(16)}`;
+        const primary = pgToUpActing(this.map, { pool: pool.id, seed }).actingPrimary;
+        const st = this.stats.get(primary);
+        if (st === undefined || st.epoch < this.map.epoch) return false;
+        const p = st.pgs.find((x) => x.pgid === pgid);
+        if (p === undefined || !(p.state.includes('active') && p.state.includes('clean'))) return false;
+      }
+    }
+    return true;
   }
 
   onMap(fn: (m: OsdMap) => void): () => void {
