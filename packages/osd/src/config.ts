@@ -49,6 +49,12 @@ export interface OsdConfig {
   watchTimeoutMs: number;
   /** Notifies in progress per OSD. */
   notifiesInFlightMax: number;
+  /**
+   * Writes that need space are refused (ENOSPC) once this OSD's store, or an acting replica's,
+   * would pass this fill level — so no OSD ever has to fail a write it already logged (Ceph's
+   * full ratios). The rest is headroom for writes in flight and recovery.
+   */
+  fullRatioPercent: number;
 }
 
 export const defaultOsdConfig: Readonly<OsdConfig> = Object.freeze({
@@ -71,6 +77,7 @@ export const defaultOsdConfig: Readonly<OsdConfig> = Object.freeze({
   opsWaitingForMapMax: 4096,
   watchTimeoutMs: 30_000,
   notifiesInFlightMax: 1024,
+  fullRatioPercent: 90,
 });
 
 export function resolveOsdConfig(overrides: Partial<OsdConfig> = {}): OsdConfig {
@@ -83,6 +90,7 @@ export function resolveOsdConfig(overrides: Partial<OsdConfig> = {}): OsdConfig 
   if (cfg.objectSizeBytesMax > 128 * 1024 * 1024) {
     throw new NacreError('objectSizeBytesMax cannot exceed the store limit of 128 MiB', { code: 'EINVAL' });
   }
+  if (cfg.fullRatioPercent > 99) throw new NacreError('fullRatioPercent must be at most 99', { code: 'EINVAL' });
   if (cfg.pgLogEntriesMin > cfg.pgLogEntriesMax) throw new NacreError('pgLogEntriesMin must not exceed pgLogEntriesMax', { code: 'EINVAL' });
   if (cfg.heartbeatGraceMs <= cfg.heartbeatIntervalMs) throw new NacreError('heartbeatGraceMs must exceed heartbeatIntervalMs', { code: 'EINVAL' });
   if (cfg.recoveryChunkBytesMax > 32 * 1024 * 1024) throw new NacreError('recoveryChunkBytesMax must be at most 32 MiB (frame limit)', { code: 'EINVAL' });

@@ -8,17 +8,17 @@
  */
 import { existsSync } from 'node:fs';
 import { pino } from 'pino';
-import { createLogger, realEnv } from '@nacre/util';
+import { createLogger, realClock, realEnv } from '@nacre/util';
 import { BlockStore, blockPath, metaPath, mkfs } from '@nacre/objectstore';
-import { Keyring } from '@nacre/msgr';
 import { resolveSettings } from './daemon-settings.js';
+import { FileKeyring } from './file-keyring.js';
 import { createOsd } from './osd.js';
 
 async function main(): Promise<void> {
   const s = resolveSettings(process.argv.slice(2));
   const dest = s.logFile !== undefined ? pino.destination({ dest: s.logFile, append: true, mkdir: true, sync: true }) : pino.destination(2);
   const logger = createLogger(`osd.${s.id}`, { level: s.logLevel, destination: dest });
-  const keyring = Keyring.readFile(s.keyringPath);
+  const keyring = new FileKeyring(s.keyringPath, realClock, logger);
   if (!existsSync(blockPath(s.dataDir)) && !existsSync(metaPath(s.dataDir))) {
     logger.info({ dir: s.dataDir, sizeBytes: s.blockSizeBytes }, 'creating the store (first start)');
     await mkfs(s.dataDir, { sizeBytes: s.blockSizeBytes });

@@ -160,7 +160,10 @@ export interface RepOp extends PgMsgBase {
   bytesDelta: number;
 }
 
-export const OsdRepOp: RequestDef<RepOp, Record<string, never>> = defineRequest<RepOp, Record<string, never>>({
+/** A replica's answer once the write is durable there: how full its store is (per mille). */
+export interface RepOpReply { permille: number }
+
+export const OsdRepOp: RequestDef<RepOp, RepOpReply> = defineRequest<RepOp, RepOpReply>({
   type: 'osd.repop',
   senders: ['osd'],
   decode: (raw) => {
@@ -171,7 +174,7 @@ export const OsdRepOp: RequestDef<RepOp, Record<string, never>> = defineRequest<
       objectsDelta: expectInt(o['objectsDelta'], 'objectsDelta', delta), bytesDelta: expectInt(o['bytesDelta'], 'bytesDelta', delta),
     };
   },
-  decodeReply: () => ({}),
+  decodeReply: (raw) => ({ permille: expectInt(expectRecord(raw, 'reply')['permille'] ?? 0, 'permille', { min: 0, max: 100_000 }) }),
 });
 
 export function repOpToWire(r: RepOp): unknown {

@@ -36,6 +36,7 @@ import { createPgTxn, loadPg, META_CID, OSD_FORMAT_VERSION, pgidOfCollection, SU
 import { metaOid } from './map-history.js';
 import { pgPackr } from './pg-codec.js';
 import { WatchRegistry } from './watch.js';
+import { SpaceGuard } from './space-guard.js';
 import { runAdmin } from './admin.js';
 
 export type OsdStatus = 'idle' | 'starting' | 'running' | 'stopping' | 'stopped';
@@ -92,6 +93,7 @@ export class Osd implements PgHost {
   readonly monLink: MonLink;
   readonly pgs = new Map<string, Pg>();
   readonly watches: WatchRegistry;
+  readonly space: SpaceGuard;
   private readonly heartbeat: Heartbeat;
   private readonly throttle: WriteThrottle;
   private statusValue: OsdStatus = 'idle';
@@ -132,6 +134,7 @@ export class Osd implements PgHost {
     this.monLink = components.monLink?.(this.msgr) ?? new MonClientLink(this.msgr, this.env, { osd: init.id, mons: init.mons, ...(init.fsid !== undefined ? { fsid: init.fsid } : {}) });
     this.watches = new WatchRegistry(this.env.timers, this.config.notifiesInFlightMax);
     this.throttle = new WriteThrottle(this.config.writesInFlightMax);
+    this.space = new SpaceGuard(this.store, this.config.fullRatioPercent);
     this.heartbeat = new Heartbeat({
       whoami: this.whoami, config: this.config, env: this.env, logger: this.logger, hbMsgr: this.hbMsgr,
       map: () => this.history.newest, peers: () => this.pgPeers(),

@@ -21,6 +21,7 @@ import { evaluateOp, type EvalOutcome } from './op-eval.js';
 import { encodeObjectInfo, recordableResults } from './pg-codec.js';
 import { PgState } from './peering-machine.js';
 import { logTrimBatch, type Pg } from './pg.js';
+import { spaceNeededBytes } from './space-guard.js';
 import { reqidText, type LogEntry, type ObjRef } from './pg-types.js';
 import { OBJECT_INFO_ATTR, PgMetaWriter } from './store-layout.js';
 
@@ -145,10 +146,14 @@ async function runWrite(pg: Pg, req: ObjectOp, ctx: OpContext, attempt: number, 
   if (pg.machine.attempt !== attempt) return retry(pg);
   const out = await evaluateOp(pg.host.store, pg.cid, pg.oidOf(ctx.ref), req.ops, { objectSizeBytesMax: pg.host.config.objectSizeBytesMax }, true);
   await ctx.throttle.acquire();
+  let releaseSpace: (() => void) | null = null;
   try {
+    const peers = pg.view!.acting.filter((o) => o !== pg.host.whoami);
+    releaseSpace = await pg.host.space.admit(spaceNeededBytes(out.mutations), peers);
     if (pg.machine.attempt !== attempt || !pg.isActive) return retry(pg);
-    return await replicate(pg, ctx.ref, out, reqid, attempt);
+    return await replicate(pg, ctx.ref, out, reqid, attempt, releaseSpace);
   } finally {
+    releaseSpace?.();
     ctx.throttle.release();
   }
 }
@@ -157,7 +162,7 @@ async function runWrite(pg: Pg, req: ObjectOp, ctx: OpContext, attempt: number, 
  * Assign the version and queue the write everywhere, synchronously up to the sends (so versions
  * reach the local store and every replica in the same order), then wait for every commit.
  */
-async function replicate(pg: Pg, ref: ObjRef, out: EvalOutcome, reqid: string, attempt: number): Promise<OpReply> {
+async function replicate(pg: Pg, ref: ObjRef, out: EvalOutcome, reqid: string, attempt: number, committedLocally: () => void): Promise<OpReply> {
   const map = pg.host.map();
   const view = pg.view!;
   const version = ev(map.epoch, pg.info.lastUpdate.v + 1);
@@ -191,9 +196,11 @@ async function replicate(pg: Pg, ref: ObjRef, out: EvalOutcome, reqid: string, a
   const wire = asWire<RepOp>(repOpToWire(repop));
   const peers = view.acting.filter((o) => o !== pg.host.whoami);
   // Settle handlers attach now: a replica may fail while the local commit is still pending.
-  const remote = Promise.all(peers.map((osd) => pg.host.request(osd, OsdRepOp, wire, pg.host.config.repopTimeoutMs)))
+  const remote = Promise.all(peers.map((osd) => pg.host.request(osd, OsdRepOp, wire, pg.host.config.repopTimeoutMs)
+    .then((r) => pg.host.space.notePeer(osd, r.permille))))
     .then(() => null, (err: unknown) => err as Error);
   await local;
+  committedLocally();
   const err = await remote;
   if (err !== null) {
     pg.log_.info({ version: `${version.epoch}'${version.v}`, err: err.message }, 'replica did not commit; waiting for the next interval');

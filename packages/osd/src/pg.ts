@@ -15,7 +15,7 @@ import { mergeLog, type LogView } from './log-merge.js';
 import type { MapHistory } from './map-history.js';
 import {
   OsdPgActivate, OsdPgLog, OsdPgQuery, OsdPull, OsdPush, asWire, chunkToWire, pgActivateToWire,
-  type ObjectChunk, type PgActivate, type Pull, type PgActivateReply, type PgLogReply, type PgMsgBase, type PgQueryReply, type Push, type RepOp,
+  type ObjectChunk, type PgActivate, type Pull, type PgActivateReply, type PgLogReply, type PgMsgBase, type PgQueryReply, type Push, type RepOp, type RepOpReply,
 } from './messages.js';
 import { addMutations } from './mutations.js';
 import { addChunkToTxn, nextPosition, readChunk } from './object-copy.js';
@@ -26,6 +26,7 @@ import { PeeringMachine, PgState, ACTIVE_STATES, type IntervalView, type MapView
 import { PgLog } from './pg-log.js';
 import type { DupEntry, LogEntry, MissingItem, ObjRef, PgInfo } from './pg-types.js';
 import { PgMetaWriter, pgCollection, type LoadedPg } from './store-layout.js';
+import type { SpaceGuard } from './space-guard.js';
 
 /** What a PG needs from its OSD. */
 export interface PgHost {
@@ -43,6 +44,7 @@ export interface PgHost {
   requestUpThru(epoch: number): void;
   /** A PG changed state (stats, heartbeat peers). */
   pgChanged(pg: Pg): void;
+  readonly space: SpaceGuard;
 }
 
 /** Extra entries a log may hold beyond its bound before a trim (trims are batched). */
@@ -512,7 +514,7 @@ export class Pg {
     });
   }
 
-  handleRepOp(msg: RepOp, fromOsd: number): Promise<Record<string, never>> {
+  handleRepOp(msg: RepOp, fromOsd: number): Promise<RepOpReply> {
     return this.inOrder(async () => {
       await this.admitFromPrimary(msg, fromOsd);
       if (this.machine.state !== PgState.ReplicaActive) throw stale(`pg ${this.pgid} is not active here (${this.machine.state})`);
@@ -523,7 +525,7 @@ export class Pg {
     });
   }
 
-  private async applyRepOp(msg: RepOp): Promise<Record<string, never>> {
+  private async applyRepOp(msg: RepOp): Promise<RepOpReply> {
     const key = objectKeyText(msg.entry.oid);
     const txn = new Transaction();
     const meta = new PgMetaWriter().addEntry(msg.entry);
@@ -537,16 +539,29 @@ export class Pg {
       addMutations(txn, this.cid, this.oidOf(msg.entry.oid), msg.mutations);
     }
     this.log.append(msg.entry);
-    const trim = this.trimLogTo(msg.trimTo, meta);
+    this.trimLogTo(msg.trimTo, meta);
     this.info = {
       ...this.info, lastUpdate: msg.entry.version, logTail: this.log.tail,
       objects: Math.max(0, this.info.objects + msg.objectsDelta), bytes: Math.max(0, this.info.bytes + msg.bytesDelta),
     };
-    meta.setInfo(this.info).applyTo(txn, this.cid);
-    void trim;
-    await this.host.store.queueTransaction(txn);
+    meta.setInfo(this.info);
+    const metaOnly = new Transaction();
+    meta.applyTo(txn, this.cid);
+    meta.applyTo(metaOnly, this.cid);
+    try {
+      await this.host.store.queueTransaction(txn);
+    } catch (err) {
+      // The data did not fit (or the store refused it): keep the log entry, mark the object
+      // missing so a later recovery brings it, and tell the primary it is not durable here.
+      this.log_.error({ version: formatVersion(msg.entry.version), err: (err as Error).message }, 'replicated write failed here; object marked missing');
+      const m: MissingItem = { oid: msg.entry.oid, need: msg.entry.version, have: msg.entry.prior };
+      new PgMetaWriter().setMissing(m).applyTo(metaOnly, this.cid);
+      this.missing.set(key, m);
+      await this.host.store.queueTransaction(metaOnly);
+      throw err;
+    }
     if (wasMissing) throw new NacreError(`object ${msg.entry.oid.name} is missing here`, { code: 'EIO' });
-    return {};
+    return { permille: await this.host.space.permille() };
   }
 
   /** Trim the log up to `tail` (entries ≤ tail leave; reqids go to dups); records the key changes. */

@@ -21,6 +21,8 @@ export interface TestClusterOptions {
   seed?: number;
   config?: Partial<OsdConfig>;
   logLevel?: string;
+  /** Capacity of each OSD's MemStore (default 1 GiB). */
+  storeBytes?: number;
 }
 
 function testEnv(name: string, rng: Prng, level: string | undefined): Env {
@@ -71,7 +73,7 @@ export class TestCluster {
   store(id: number): MemStore {
     let s = this.stores.get(id);
     if (s === undefined) {
-      s = new MemStore({ sizeBytes: 1 << 30 });
+      s = new MemStore({ sizeBytes: this.opts.storeBytes ?? 1 << 30 });
       this.stores.set(id, s);
     }
     return s;
