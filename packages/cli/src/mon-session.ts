@@ -93,7 +93,11 @@ export class MonSession {
 
   /** The newest OSDMap a monitor has. */
   osdmap(): Promise<OsdMap> {
-    return this.monc.refreshOsdMap({ timeoutMs: Math.max(1, Math.floor(this.deadline - performance.now())) });
+    return this.osdmapWithin(Math.max(1, Math.floor(this.deadline - performance.now())));
+  }
+
+  osdmapWithin(timeoutMs: number): Promise<OsdMap> {
+    return this.monc.refreshOsdMap({ timeoutMs });
   }
 
   async close(): Promise<void> {

@@ -36,6 +36,12 @@ export const defaultClusterFile = 'cluster.example.yaml';
 const upTimeoutSecondsDefault = 180;
 /** Pause between status polls while waiting. */
 const pollMs = 250;
+/**
+ * PG states in `status` come from the OSDs' reports (every 2 s by default, OsdConfig
+ * statsIntervalMs): after OSDs boot, states are believed only once a report after the boot can
+ * have arrived.
+ */
+const pgStatsSettleMs = 2_500;
 /** How long `up` waits for every monitor to join before settling for a majority. */
 const fullQuorumGraceMs = 30_000;
 /** One status poll may take this long (monitors still electing answer late or not at all). */
@@ -100,9 +106,10 @@ async function bringUp(spec: ClusterSpec, dir: ClusterDir, defaultDir: boolean, 
     if (!prep.created && prep.addedOsds.length > 0) await registerKeys(session, prep.addedOsds.map((id): EntityName => `osd.${id}`), prep.keyring);
 
     await createPools(session, spec, io);
+    const epochBefore = (await session.osdmap()).epoch;
     const startedOsds = startAll(dir, osds, io);
     if (osds.length > 0) {
-      await waitForOsdsAndPgs(session, dir, spec, startedOsds, deadline, (what) => io.stdout(`${what} after ${since()}\n`));
+      await waitForOsdsAndPgs(session, dir, spec, startedOsds, epochBefore, deadline, (what) => io.stdout(`${what} after ${since()}\n`));
     }
     const st = await fetchStatus(session, pollTimeoutMs * 3);
     io.stdout(`${st.health.status} after ${since()}${st.health.status === 'HEALTH_OK' ? '' : `: ${healthSummary(st)}`}\n`);
@@ -144,19 +151,17 @@ function sleep(ms: number): Promise<void> {
   return new Promise((r) => setTimeout(r, ms));
 }
 
-/** Poll `status` until condition holds; between polls make sure the daemons we started still live. */
-async function pollStatus(session: MonSession, dir: ClusterDir, started: readonly Started[], deadline: number, what: () => string, done: (s: StatusJson) => boolean): Promise<StatusJson> {
-  let last: StatusJson | null = null;
+/** Poll `fetch` until `done` holds; between polls make sure the daemons we started still live. */
+async function poll<T>(fetch: (timeoutMs: number) => Promise<T>, dir: ClusterDir, started: readonly Started[], deadline: number, what: () => string, done: (v: T) => boolean): Promise<T> {
   let lastErr = '';
   for (;;) {
     checkAlive(dir, started);
     const remaining = deadline - performance.now();
-    if (remaining <= 0) {
-      throw new NacreError(`timed out waiting for ${what()}${last === null ? (lastErr !== '' ? ` (${lastErr})` : '') : ''}`, { code: 'ETIMEDOUT' });
-    }
+    if (remaining <= 0) throw new NacreError(`timed out waiting for ${what()}${lastErr !== '' ? ` (${lastErr})` : ''}`, { code: 'ETIMEDOUT' });
     try {
-      last = await fetchStatus(session, Math.max(1, Math.min(pollTimeoutMs, Math.floor(remaining))));
-      if (done(last)) return last;
+      const v = await fetch(Math.max(1, Math.min(pollTimeoutMs, Math.floor(remaining))));
+      lastErr = '';
+      if (done(v)) return v;
     } catch (err) {
       const e = err as NacreError;
       if (e.code !== 'ETIMEDOUT' && e.code !== 'EAGAIN') throw err;
@@ -164,6 +169,10 @@ async function pollStatus(session: MonSession, dir: ClusterDir, started: readonl
     }
     await sleep(pollMs);
   }
+}
+
+function pollStatus(session: MonSession, dir: ClusterDir, started: readonly Started[], deadline: number, what: () => string, done: (s: StatusJson) => boolean): Promise<StatusJson> {
+  return poll((ms) => fetchStatus(session, ms), dir, started, deadline, what, done);
 }
 
 async function waitForQuorum(session: MonSession, dir: ClusterDir, mons: readonly DaemonRef[], started: readonly Started[], deadline: number): Promise<StatusJson> {
@@ -232,15 +241,25 @@ function describePool(pool: PoolSpec): string {
   return `${shape}, ${pool.pgNum} PGs, failure domain ${pool.failureDomain}`;
 }
 
-async function waitForOsdsAndPgs(session: MonSession, dir: ClusterDir, spec: ClusterSpec, started: readonly Started[], deadline: number, report: (what: string) => void): Promise<void> {
-  const n = spec.osds.length;
-  const osdsUp = await pollStatus(session, dir, started, deadline, () => `all ${n} OSDs to be up`, (s) => s.osdmap.num_up >= n);
-  report(`${osdsUp.osdmap.num_up}/${osdsUp.osdmap.num_osds} OSDs up (osdmap e${osdsUp.osdmap.epoch})`);
+/**
+ * Every OSD up — those we just started with a boot after `epochBefore` (an OSD the map still shows
+ * up from an earlier life does not count) — then every PG active. PG states come from the OSDs'
+ * periodic reports, so after OSDs (re)join, a report older than their boot could still say
+ * active+clean: states are trusted only `pgStatsSettleMs` after the last boot was seen.
+ */
+async function waitForOsdsAndPgs(session: MonSession, dir: ClusterDir, spec: ClusterSpec, started: readonly Started[], epochBefore: number, deadline: number, report: (what: string) => void): Promise<void> {
+  const ids = spec.osds.map((o) => o.id);
+  const startedIds = started.map((s) => Number(s.ref.id));
+  const map = await poll((ms) => session.osdmapWithin(ms), dir, started, deadline, () => `all ${ids.length} OSDs to be up`, (m) =>
+    ids.every((id) => m.osds[id]?.up === true) && startedIds.every((id) => (m.osds[id]?.upFrom ?? 0) > epochBefore));
+  const bootsSeenAt = performance.now();
+  report(`${ids.length}/${ids.length} OSDs up (osdmap e${map.epoch})`);
   const expectedPgs = spec.pools.reduce((sum, pool) => sum + pool.pgNum, 0);
+  const settledAt = started.length > 0 ? bootsSeenAt + pgStatsSettleMs : 0;
   let last: StatusJson | null = null;
   const active = await pollStatus(session, dir, started, deadline, () => `every PG to be active (${last === null ? '?' : pgLine(last)})`, (s) => {
     last = s;
-    return allPgsActive(s, expectedPgs);
+    return performance.now() >= settledAt && allPgsActive(s, expectedPgs);
   });
   report(`${active.pgs.total} PGs ${pgLine(active)}`);
 }

@@ -9,6 +9,7 @@ import type { Command } from '../main.js';
 const subcommands: Record<string, () => Promise<Command>> = {
   map: async () => (await import('./osd-map.js')).default,
   tree: async () => (await import('./osd-tree.js')).default,
+  dump: async () => (await import('./osd-dump.js')).default,
   out: async () => (await import('./osd-mark.js')).osdMarkCommand('out'),
   in: async () => (await import('./osd-mark.js')).osdMarkCommand('in'),
   down: async () => (await import('./osd-mark.js')).osdMarkCommand('down'),
