@@ -2,15 +2,18 @@
  * `nacre cluster up [-c cluster.example.yaml] [--dir DIR] [--timeout SECONDS]` — bring a local
  * cluster up, or bring an existing one back, and wait until it serves:
  *
- *   1. read and validate the cluster file (one clear line on a mistake, nothing started);
- *   2. DIR: keyring + nacre.conf on first run (kept afterwards; new OSDs are added);
- *   3. monitors: mkfs on first run, start each one not running (detached processes), wait for a
- *      quorum of all of them (a majority is enough to go on, with a warning);
- *   4. OSDs: register keys of new ones with the monitors, start each one not running (the OSD
- *      makes its store on first start), wait until every OSD is up;
- *   5. pools from the file that do not exist yet are created (through the monitors, like
- *      `nacre pool create`), then wait until every PG is active;
- *   6. print what was done, with timings.
+ *   1. read and validate the cluster file (one clear line on a mistake, nothing started); take
+ *      the directory's lock; check that the ports of every daemon to start are free;
+ *   2. DIR: keyring, nacre.conf and bootstrap.json on first run (kept afterwards; OSDs new to the
+ *      file get a key and a section);
+ *   3. monitors: mkfs on first run (the first committed state holds the file's pools and
+ *      replicated-config settings), start each one not running (detached processes), wait for a
+ *      quorum of all of them (a majority is enough after a grace, with a warning);
+ *   4. replicated-config settings that differ are set, pools missing from the cluster are
+ *      created, keys of OSDs new to an existing cluster are registered;
+ *   5. OSDs: start each one not running (the OSD makes its store on first start), wait until
+ *      every OSD is up and every PG active;
+ *   6. print what was done with timings, and the health.
  *
  * Idempotent: on a running cluster it starts nothing, creates nothing and reports health.
  */
