@@ -153,6 +153,12 @@ export class Pg {
     } else {
       this.view = { ...this.view, epoch: map.epoch };
       this.handle({ type: 'map', map: this.host.mapView(), upSetChanged });
+      if (upSetChanged && this.isActive && this.unfound.size > 0) {
+        // An OSD came or went: objects nobody had may be findable now.
+        this.unfound.clear();
+        this.recoveryAttempt = -1;
+        void this.recoveryLoop(this.machine.attempt);
+      }
     }
   }
 
@@ -462,7 +468,9 @@ export class Pg {
       for (const k of this.unfound) keys.delete(k);
       if (keys.size === 0) break;
       const batch = [...keys].slice(0, limit);
-      await Promise.all(batch.map((k) => this.recoverObject(k, attempt)));
+      const done = await Promise.all(batch.map((k) => this.recoverObject(k, attempt)));
+      // A peer that refuses pushes (down, full) must not make this loop spin.
+      if (!done.some(Boolean)) await this.sleep(this.retryDelayMs());
     }
     if (!this.stillOn(attempt)) return;
     if (this.totalMissing() === 0) {
