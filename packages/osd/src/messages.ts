@@ -18,7 +18,7 @@ import {
   defineRequest, expectArray, expectBool, expectBytes, expectInt, expectRecord, expectString, type RequestDef,
 } from '@nacre/proto';
 import type { Eversion } from './eversion.js';
-import { decodeMutations, type Mutation } from './mutations.js';
+import { decodeMutations, mutationsToWire, type Mutation } from './mutations.js';
 import type { IntervalReport, PastInterval } from './past-intervals.js';
 import {
   entryFromWire, entryToWire, infoFromWire, infoToWire, missingFromWire, missingToWire, objRefFromWire, objRefToWire, packEv, unpackEv,
@@ -170,7 +170,7 @@ export const OsdRepOp: RequestDef<RepOp, RepOpReply> = defineRequest<RepOp, RepO
     const o = expectRecord(raw, 'payload');
     const delta = { min: -Number.MAX_SAFE_INTEGER, max: Number.MAX_SAFE_INTEGER };
     return {
-      ...base(o), entry: entryFromWire(o['entry']), mutations: decodeMutations(o['mutations'], 'mutations'), trimTo: unpackEv(o['trimTo'], 'trimTo'),
+      ...base(o), entry: entryFromWire(o['entry']), mutations: decodeMutations(o['mutations'], 'mutations', o), trimTo: unpackEv(o['trimTo'], 'trimTo'),
       objectsDelta: expectInt(o['objectsDelta'], 'objectsDelta', delta), bytesDelta: expectInt(o['bytesDelta'], 'bytesDelta', delta),
     };
   },
@@ -178,10 +178,12 @@ export const OsdRepOp: RequestDef<RepOp, RepOpReply> = defineRequest<RepOp, RepO
 });
 
 export function repOpToWire(r: RepOp): unknown {
-  return {
-    pgid: r.pgid, epoch: r.epoch, since: r.since, entry: entryToWire(r.entry), mutations: r.mutations, trimTo: packEv(r.trimTo),
+  const w: Record<string, unknown> = {
+    pgid: r.pgid, epoch: r.epoch, since: r.since, entry: entryToWire(r.entry), trimTo: packEv(r.trimTo),
     objectsDelta: r.objectsDelta, bytesDelta: r.bytesDelta,
   };
+  w['mutations'] = mutationsToWire(r.mutations, w);
+  return w;
 }
 
 // ---------------------------------------------------------------- recovery
@@ -241,10 +243,17 @@ export const OsdPush: RequestDef<Push, Record<string, never>> = defineRequest<Pu
   senders: ['osd'],
   decode: (raw) => {
     const o = expectRecord(raw, 'payload');
-    return { ...base(o), chunk: chunkFromWire(o['chunk']) };
+    // The chunk's data travels as the top-level `data` field (an attachment: no copy).
+    const chunk = expectRecord(o['chunk'], 'chunk');
+    return { ...base(o), chunk: chunkFromWire(o['data'] === undefined ? chunk : { ...chunk, data: o['data'] }) };
   },
   decodeReply: () => ({}),
 });
+
+export function pushToWire(p: Push): unknown {
+  const { data, ...rest } = chunkToWire(p.chunk) as Record<string, unknown>;
+  return { pgid: p.pgid, epoch: p.epoch, since: p.since, chunk: rest, data };
+}
 
 export interface Pull extends PgMsgBase { oid: ObjRef; offset: number; omapAfter: string; first: boolean }
 

@@ -22,6 +22,22 @@ export type Mutation =
 /** Mutations per write (sub-ops expand to at most a few each). */
 export const mutationsPerWriteMax = 256;
 
+/** Top-level fields that may carry write data (the messenger moves at most 8 fields to attachments). */
+export const dataRefs = ['d0', 'd1', 'd2', 'd3', 'd4', 'd5', 'd6', 'd7'] as const;
+/** Data shorter than this stays inline (the messenger inlines it anyway). */
+const refBytesMin = 64 * 1024;
+
+/** Wire form of a mutation list: large write data moved to top-level `d0`… fields of `into`. */
+export function mutationsToWire(muts: readonly Mutation[], into: Record<string, unknown>): unknown[] {
+  let next = 0;
+  return muts.map((mu) => {
+    if (mu.m !== 'write' || mu.data.length < refBytesMin || next >= dataRefs.length) return mu;
+    const ref = dataRefs[next++]!;
+    into[ref] = mu.data;
+    return { m: 'write', offset: mu.offset, ref };
+  });
+}
+
 export function addMutations(txn: Transaction, cid: string, oid: ObjectId, muts: readonly Mutation[]): void {
   for (const mu of muts) {
     switch (mu.m) {
@@ -46,14 +62,22 @@ const pairs = (v: unknown, what: string, keyBytesMax: number, valueBytesMax: num
     return [expectString(pair[0], `${w}[0]`, { bytesMax: keyBytesMax }), expectBytes(pair[1], `${w}[1]`, { bytesMax: valueBytesMax })];
   });
 
-/** Check a peer's mutation list (shape only; the store validates ranges and names again). */
-export function decodeMutations(raw: unknown, what: string): Mutation[] {
+/**
+ * Check a peer's mutation list (shape only; the store validates ranges and names again). A write's
+ * data may travel as a top-level field of the message (`ref` names it) so the messenger sends it
+ * as an attachment, without copying it into the frame.
+ */
+export function decodeMutations(raw: unknown, what: string, fields: Record<string, unknown> = {}): Mutation[] {
   return expectArray(raw, what, { itemsMax: mutationsPerWriteMax }, (v, w) => {
     const o = expectRecord(v, w);
     const m = expectOneOf(o['m'], `${w}.m`, ['touch', 'write', 'zero', 'truncate', 'remove', 'setattrs', 'rmattr', 'omap_set', 'omap_rm', 'omap_clear'] as const);
     switch (m) {
       case 'touch': case 'remove': case 'omap_clear': return { m };
-      case 'write': return { m, offset: expectInt(o['offset'], `${w}.offset`, u53), data: expectBytes(o['data'], `${w}.data`, { bytesMax: 256 * 1024 * 1024 }) };
+      case 'write': {
+        const ref = o['ref'] === undefined ? undefined : expectOneOf(o['ref'], `${w}.ref`, dataRefs);
+        const data = ref === undefined ? o['data'] : fields[ref];
+        return { m, offset: expectInt(o['offset'], `${w}.offset`, u53), data: expectBytes(data, `${w}.data`, { bytesMax: 256 * 1024 * 1024 }) };
+      }
       case 'zero': return { m, offset: expectInt(o['offset'], `${w}.offset`, u53), length: expectInt(o['length'], `${w}.length`, u53) };
       case 'truncate': return { m, size: expectInt(o['size'], `${w}.size`, u53) };
       case 'setattrs': return { m, attrs: pairs(o['attrs'], `${w}.attrs`, 256, 64 * 1024) };

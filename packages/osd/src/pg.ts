@@ -14,7 +14,7 @@ import { IntervalTracker } from './interval-tracker.js';
 import { mergeLog, type LogView } from './log-merge.js';
 import type { MapHistory } from './map-history.js';
 import {
-  OsdPgActivate, OsdPgLog, OsdPgQuery, OsdPull, OsdPush, asWire, chunkToWire, pgActivateToWire,
+  OsdPgActivate, OsdPgLog, OsdPgQuery, OsdPull, OsdPush, asWire, pgActivateToWire, pushToWire,
   type ObjectChunk, type PgActivate, type Pull, type PgActivateReply, type PgLogReply, type PgMsgBase, type PgQueryReply, type Push, type RepOp, type RepOpReply,
 } from './messages.js';
 import { addMutations } from './mutations.js';
@@ -428,8 +428,7 @@ export class Pg {
       for (;;) {
         if (!this.stillOn(attempt)) return false;
         const chunk = await readChunk(this.host.store, this.cid, this.oidOf(item.oid), item.oid, pos, this.host.config.recoveryChunkBytesMax);
-        const push: Push = { ...this.base(), chunk };
-        await this.host.request(osd, OsdPush, asWire<Push>({ ...push, chunk: chunkToWire(chunk) }), this.host.config.peerRequestTimeoutMs);
+        await this.host.request(osd, OsdPush, asWire<Push>(pushToWire({ ...this.base(), chunk })), this.host.config.peerRequestTimeoutMs);
         if (chunk.done) return true;
         pos = nextPosition(chunk);
       }
