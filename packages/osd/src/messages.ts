@@ -17,7 +17,8 @@
 import {
   defineRequest, expectArray, expectBool, expectBytes, expectInt, expectRecord, expectString, type RequestDef,
 } from '@nacre/proto';
-import type { Eversion } from './eversion.js';
+import { NacreError } from '@nacre/util';
+import { compareVersions, type Eversion } from './eversion.js';
 import { decodeMutations, mutationsToWire, type Mutation } from './mutations.js';
 import type { IntervalReport, PastInterval } from './past-intervals.js';
 import {
@@ -68,6 +69,16 @@ export function reportFromWire(raw: unknown): IntervalReport {
 
 // ---------------------------------------------------------------- peering
 
+/** A peer's log must be strictly increasing after its tail (checked here so bad bytes get EINVAL, not an assertion). */
+function orderedLog(tail: Eversion, entries: LogEntry[], what: string): LogEntry[] {
+  let prev = tail;
+  for (const e of entries) {
+    if (compareVersions(e.version, prev) <= 0) throw new NacreError(`bad payload: ${what} not in increasing version order`, { code: 'EINVAL' });
+    prev = e.version;
+  }
+  return entries;
+}
+
 export interface PgQuery extends PgMsgBase { from: number }
 export interface PgQueryReply { info: PgInfo | null; reports: IntervalReport[] }
 
@@ -99,10 +110,11 @@ export const OsdPgLog: RequestDef<PgMsgBase, PgLogReply> = defineRequest<PgMsgBa
   decode: (raw) => base(expectRecord(raw, 'payload')),
   decodeReply: (raw) => {
     const o = expectRecord(raw, 'reply');
+    const tail = unpackEv(o['tail'], 'tail');
     return {
       info: infoFromWire(o['info']),
-      tail: unpackEv(o['tail'], 'tail'),
-      entries: expectArray(o['entries'], 'entries', { itemsMax: logEntriesPerMessageMax }, entryFromWire),
+      tail,
+      entries: orderedLog(tail, expectArray(o['entries'], 'entries', { itemsMax: logEntriesPerMessageMax }, entryFromWire), 'entries'),
       missing: expectArray(o['missing'], 'missing', { itemsMax: missingPerMessageMax }, missingFromWire),
     };
   },
@@ -126,13 +138,12 @@ export const OsdPgActivate: RequestDef<PgActivate, PgActivateReply> = defineRequ
   senders: ['osd'],
   decode: (raw) => {
     const o = expectRecord(raw, 'payload');
-    return {
-      ...base(o),
-      activationEpoch: epoch(o['activationEpoch'], 'activationEpoch'),
-      info: infoFromWire(o['info']),
-      tail: unpackEv(o['tail'], 'tail'),
-      entries: expectArray(o['entries'], 'entries', { itemsMax: logEntriesPerMessageMax }, entryFromWire),
-    };
+    const tail = unpackEv(o['tail'], 'tail');
+    const info = infoFromWire(o['info']);
+    const entries = orderedLog(tail, expectArray(o['entries'], 'entries', { itemsMax: logEntriesPerMessageMax }, entryFromWire), 'entries');
+    const head = entries.length > 0 ? entries[entries.length - 1]!.version : tail;
+    if (compareVersions(head, info.lastUpdate) !== 0) throw new NacreError('bad payload: info.lu must be the log head', { code: 'EINVAL' });
+    return { ...base(o), activationEpoch: epoch(o['activationEpoch'], 'activationEpoch'), info, tail, entries };
   },
   decodeReply: (raw) => {
     const o = expectRecord(raw, 'reply');

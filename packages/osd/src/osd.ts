@@ -480,7 +480,7 @@ export class Osd implements PgHost {
     const out = new Set<number>();
     for (const pg of this.pgs.values()) {
       const v = pg.view;
-      if (v === null) continue;
+      if (v === null || (!v.up.includes(this.whoami) && !v.acting.includes(this.whoami))) continue;
       for (const o of [...v.up, ...v.acting]) if (o !== this.whoami && o >= 0) out.add(o);
     }
     return out;

@@ -109,3 +109,50 @@ t.test('a write only the old primary applied is rolled back when it returns', as
   t.equal(back.sizeBytes, 'original'.length, 'the divergent write was rolled back on the returning OSD');
   t.equal((await cl.get('y')).toString(), 'y-new');
 });
+
+t.test('below min_size writes wait; they go through when an OSD returns', async (t) => {
+  const c = await TestCluster.create({ osds: 3, seed: 5, logLevel: process.env['OSD_LOG'] });
+  t.teardown(() => c.shutdown());
+  await c.waitClean();
+  const cl = await c.getClient();
+  await cl.put('m', Buffer.from('one'));
+  const p = c.placement('m');
+  await c.stopOsd(p.acting[1]!);
+  await c.stopOsd(p.acting[2]!);
+  const pending = cl.op('m', [{ op: 'write_full', data: Buffer.from('two') }], { timeoutMs: 15_000 });
+  await new Promise((r) => setTimeout(r, 500));
+  const pg = c.osds.get(p.primary)!.pgs.get(p.pgid)!;
+  t.equal(pg.state, 'peered', 'one OSD of three: peered, not active');
+  t.same(pg.stateWords(), ['undersized', 'peered']);
+  await c.startOsd(p.acting[1]!);
+  await pending;
+  t.equal((await cl.get('m')).toString(), 'two', 'the waiting write went through once two OSDs were up');
+  await c.startOsd(p.acting[2]!);
+  await c.waitClean();
+});
+
+t.test('the whole cluster restarts: PGs reload from their stores and every object is there', async (t) => {
+  const c = await TestCluster.create({ osds: 3, seed: 6, logLevel: process.env['OSD_LOG'] });
+  t.teardown(() => c.shutdown());
+  await c.waitClean();
+  const cl = await c.getClient();
+  const data = new Map<string, Buffer>();
+  for (let i = 0; i < 25; i++) {
+    const b = Buffer.from(`restart-${i}`.repeat(i + 1));
+    await cl.put(`r${i}`, b);
+    await cl.op(`r${i}`, [{ op: 'setxattr', name: 'x', value: Buffer.from(String(i)) }, { op: 'omap_set', entries: [['k', Buffer.from(String(i))]] }]);
+    data.set(`r${i}`, b);
+  }
+  for (const id of [0, 1, 2]) await c.stopOsd(id);
+  for (const id of [2, 0, 1]) await c.startOsd(id);
+  await c.waitClean();
+  for (const [n, b] of data) {
+    const r = await cl.op(n, [{ op: 'read', offset: 0, length: 0 }, { op: 'getxattr', name: 'x' }, { op: 'omap_get_vals_by_keys', keys: ['k'] }]);
+    t.same((r.results[0] as { data: Buffer }).data, b, `${n} data`);
+    t.equal((r.results[1] as { value: Buffer }).value.toString(), n.slice(1), `${n} xattr`);
+  }
+  const v = (await cl.op('r3', [{ op: 'stat' }])).results[0] as { version: number };
+  const w = await cl.put('r3', Buffer.from('after'));
+  t.ok(w > v.version, 'versions keep growing after the restart');
+  t.same(await cl.ls(), [...data.keys()].sort());
+});
