@@ -5,14 +5,15 @@
  * acknowledged write reads back and every copy is identical (checked with osd.admin on each OSD).
  * Build first: ./node_modules/.bin/tsc -b packages/osd
  */
-import t from 'tap';
+import t, { type Test } from 'tap';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { mkdtempSync, openSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { Keyring, createMessenger } from '@nacre/msgr';
-import { Prng, seedFromEnv, silentLogger, realEnv, type EntityName } from '@nacre/util';
+import { Prng, seedFromEnv, silentLogger, realEnv } from '@nacre/util';
+import type { EntityName } from '@nacre/proto';
 import { FakeMon } from '@nacre/osd/testing/fake-mon';
 import { TestClient } from '@nacre/osd/testing/cluster';
 
@@ -78,7 +79,7 @@ const cl = client;
 await waitClean(t, 'all PGs active+clean');
 
 /** Wait for every PG clean (as the primaries report to the monitor); on timeout, say what each OSD thinks. */
-async function waitClean(t: Tap.Test, what: string): Promise<void> {
+async function waitClean(t: Test, what: string): Promise<void> {
   try {
     await mon.waitFor(what, () => mon.allPgsClean(), 30_000);
   } catch (err) {
@@ -112,7 +113,7 @@ t.test('random objects round-trip byte-identical on three BlockStore OSDs', asyn
   t.same(await cl.ls(), [...objs.keys()].sort());
 });
 
-async function underWriter(victim: (acked: Map<string, Buffer>) => number, t: Tap.Test): Promise<void> {
+async function underWriter(victim: (acked: Map<string, Buffer>) => number, t: Test): Promise<void> {
   const acked = new Map<string, Buffer>();
   let stop = false;
   let n = 0;

@@ -5,7 +5,8 @@
  */
 import t from 'tap';
 import { createMessenger } from '@nacre/msgr';
-import { realEnv, silentLogger, type EntityName } from '@nacre/util';
+import { realEnv, silentLogger } from '@nacre/util';
+import type { EntityName } from '@nacre/proto';
 import { TestCluster } from '@nacre/osd/testing/cluster';
 import { OsdPgActivate, OsdPgLog, OsdPgQuery, OsdPull, OsdPush, OsdRepOp } from '@nacre/osd';
 
