@@ -196,13 +196,27 @@ export class Pg {
 
   // ------------------------------------------------------------------ waiting (used by pg-ops)
 
-  /** Resolves true once active, false if the interval changes first (or the bound is hit). */
+  /**
+   * Resolves true once active; false if the interval changes first or after opWaitMsMax (the op
+   * is then answered `retry`, and a client still interested resends it).
+   */
   waitActive(): Promise<boolean> {
     if (this.isActive) return Promise.resolve(true);
     if (this.activeWaiters.length >= this.host.config.pgOpsWaitingMax) {
       return Promise.reject(new NacreError(`pg ${this.pgid}: too many ops waiting (pgOpsWaitingMax=${this.host.config.pgOpsWaitingMax})`, { code: 'EAGAIN' }));
     }
-    return new Promise((resolve) => this.activeWaiters.push(resolve));
+    return new Promise((resolve) => {
+      const waiter = (ok: boolean): void => {
+        timer.cancel();
+        resolve(ok);
+      };
+      const timer = this.host.env.timers.setTimeout(() => {
+        const i = this.activeWaiters.indexOf(waiter);
+        if (i >= 0) this.activeWaiters.splice(i, 1);
+        resolve(false);
+      }, this.host.config.opWaitMsMax);
+      this.activeWaiters.push(waiter);
+    });
   }
 
   /** Resolves when the current interval ends. */
