@@ -351,6 +351,10 @@ export class Osd implements PgHost {
     const added: OsdMap[] = [];
     for (const map of incoming) {
       if (map.epoch <= this.history.newestEpoch) continue;
+      if (prev !== null && map.fsid !== prev.fsid) {
+        this.logger.error({ ours: prev.fsid, theirs: map.fsid }, 'map of another cluster ignored (wrong data directory or monitors?)');
+        continue;
+      }
       for (const m of await this.fillGap(map)) if (this.history.add(m, txn)) added.push(m);
       if (this.history.add(map, txn)) added.push(map);
     }

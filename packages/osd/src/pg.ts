@@ -4,7 +4,7 @@
  * the authoritative log, activating replicas, recovering objects — plus the replica side of every
  * primary→replica message. Client ops are in pg-ops.ts; object copies in object-copy.ts.
  */
-import { NacreError, assert, type Env, type Logger } from '@nacre/util';
+import { NacreError, type Env, type Logger } from '@nacre/util';
 import { pgToUpActing, type OsdMap } from '@nacre/osdmap';
 import { Transaction, type ObjectId, type ObjectStore } from '@nacre/objectstore';
 import type { RequestDef } from '@nacre/proto';
@@ -21,10 +21,10 @@ import { addMutations } from './mutations.js';
 import { addChunkToTxn, nextPosition, readChunk } from './object-copy.js';
 import { objectKeyText, storeOid } from './object-name.js';
 import { objRefToWire } from './pg-codec.js';
-import type { IntervalReport, PgEpochView } from './past-intervals.js';
+import type { PgEpochView } from './past-intervals.js';
 import { PeeringMachine, PgState, ACTIVE_STATES, type IntervalView, type MapView, type PgEffect, type PgEvent } from './peering-machine.js';
 import { PgLog } from './pg-log.js';
-import type { DupEntry, LogEntry, MissingItem, ObjRef, PgInfo } from './pg-types.js';
+import type { MissingItem, ObjRef, PgInfo } from './pg-types.js';
 import { PgMetaWriter, pgCollection, type LoadedPg } from './store-layout.js';
 import type { SpaceGuard } from './space-guard.js';
 
@@ -649,13 +649,3 @@ export class Pg {
     this.resetForInterval();
   }
 }
-
-export function findDup(log: PgLog, reqid: string): LogEntry | DupEntry | undefined {
-  return log.findReqid(reqid);
-}
-
-export function assertLocal(cond: unknown, msg: string): asserts cond {
-  assert(cond, msg);
-}
-
-export type { IntervalReport };

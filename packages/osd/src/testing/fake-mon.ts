@@ -110,8 +110,6 @@ export class FakeMon {
 
   /** Every PG reported active+clean by its primary in the current map (from pg_stats). */
   allPgsClean(): boolean {
-    const reported = new Map<string, { osd: number; state: string[] }>();
-    for (const [osd, r] of this.stats) for (const p of r.pgs) reported.set(`${osd}/${p.pgid}`, { osd, state: p.state });
     for (const pool of this.map.pools.values()) {
       for (let seed = 0; seed < pool.pgNum; seed++) {
         const pgid = `${pool.id}.${seed.toString(16)}`;
