@@ -448,6 +448,13 @@ export class Osd implements PgHost {
     // Stats go out on the next timer tick; nothing to do eagerly.
   }
 
+  requestPgTemp(pgid: string, osds: number[]): void {
+    this.monLink.pgTemp({ epoch: this.epoch, pgTemp: [[pgid, osds]] }).then(
+      (r) => { if (r.epoch > this.epoch) void this.fetchMaps(); },
+      (err: unknown) => this.logger.warn({ pgid, osds, err: (err as Error).message }, 'pg_temp request failed'),
+    );
+  }
+
   // ------------------------------------------------------------------ peers
 
   private closeStalePeerConns(map: OsdMap): void {

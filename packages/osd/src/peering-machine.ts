@@ -5,7 +5,7 @@
  *   primary:  Initial/any ─interval→ GetInfo ─infos→ [GetLog ─merged→] [WaitUpThru ─map→] Activating
  *             Activating ─all acks→ Recovering ─done→ Clean (acting = size) | Active (undersized)
  *             GetInfo ─an OSD that may hold acked writes is down→ Down ─map→ GetInfo
- *             GetLog ─no log overlap→ Incomplete ─map→ GetInfo
+ *             GetLog ─no log overlap→ Incomplete (asks for pg_temp) ─map→ GetInfo
  *             any ─interval with acting < min_size→ Peered (never active, invariant 2)
  *   replica:  any ─interval→ Stray ─activate→ ReplicaActive
  *   Backfilling and Scrubbing are reserved for the backfill and scrub work (never entered yet).
@@ -80,6 +80,8 @@ export type PgEffect =
   | { kind: 'query'; attempt: number; osds: number[]; since: number }
   | { kind: 'fetch_log'; attempt: number; from: number }
   | { kind: 'request_up_thru'; attempt: number; epoch: number }
+  /** Some OSD cannot be brought up to date from the log: ask for an acting set without it (pg_temp). */
+  | { kind: 'request_pg_temp'; attempt: number; exclude: number[] }
   | { kind: 'activate'; attempt: number; peers: number[]; activationEpoch: number }
   | { kind: 'start_recovery'; attempt: number }
   | { kind: 'requeue_ops' }
@@ -331,7 +333,10 @@ export class PeeringMachine {
   private onLogMerged(e: Extract<PgEvent, { type: 'log_merged' }>, fx: PgEffect[]): PgState | null {
     const d = this.data;
     if (e.attempt !== d.attempt) return null;
-    if (!e.ok) return PgState.Incomplete;
+    if (!e.ok) {
+      fx.push({ kind: 'request_pg_temp', attempt: e.attempt, exclude: [d.view!.whoami] });
+      return PgState.Incomplete;
+    }
     d.ownInfo = e.info;
     d.infos.set(d.view!.whoami, e.info);
     return this.afterLog(fx);
@@ -340,8 +345,12 @@ export class PeeringMachine {
   private onActivated(e: Extract<PgEvent, { type: 'activated' }>, fx: PgEffect[]): PgState | null {
     const d = this.data;
     if (e.attempt !== d.attempt || d.activated.has(e.from) || !d.view!.acting.includes(e.from)) return null;
-    // A replica whose log does not overlap needs a backfill, which this version does not do.
-    if (e.backfill) return PgState.Incomplete;
+    // A replica whose log does not overlap needs a backfill, which this version does not do:
+    // serve from OSDs that are complete instead (pg_temp), like Ceph does while it backfills.
+    if (e.backfill) {
+      fx.push({ kind: 'request_pg_temp', attempt: e.attempt, exclude: [e.from] });
+      return PgState.Incomplete;
+    }
     d.activated.add(e.from);
     d.missingTotal += e.missingCount;
     if (d.view!.acting.every((o) => d.activated.has(o))) return this.activatedAll(fx);

@@ -44,6 +44,8 @@ export interface PgHost {
   requestUpThru(epoch: number): void;
   /** A PG changed state (stats, heartbeat peers). */
   pgChanged(pg: Pg): void;
+  /** Ask the monitors for a pg_temp entry (an empty list removes it). */
+  requestPgTemp(pgid: string, osds: number[]): void;
   readonly space: SpaceGuard;
 }
 
@@ -51,6 +53,10 @@ export interface PgHost {
 export const logTrimBatch = 64;
 
 const stale = (why: string): NacreError => new NacreError(`stale: ${why}`, { code: 'ESTALE' });
+
+function sameMembers(a: readonly number[], b: readonly number[]): boolean {
+  return a.length === b.length && a.every((x) => b.includes(x));
+}
 
 export class Pg {
   readonly cid: string;
@@ -68,6 +74,8 @@ export class Pg {
   /** Peers (besides acting ones) known to hold objects: the auth peer's missing set. */
   authPeer = -1;
   authMissing = new Map<string, MissingItem>();
+  /** Log tail of the authoritative OSD (what a complete copy must reach). */
+  private authTail: Eversion = { epoch: 0, v: 0 };
   private readonly recovering = new Map<string, Promise<boolean>>();
   private recoveryAttempt = -1;
   /** Objects no reachable OSD has at the needed version. */
@@ -177,6 +185,7 @@ export class Pg {
       case 'query': for (const osd of fx.osds) void this.queryPeer(osd, fx.attempt); return;
       case 'fetch_log': void this.fetchLog(fx.from, fx.attempt); return;
       case 'request_up_thru': this.host.requestUpThru(fx.epoch); return;
+      case 'request_pg_temp': return this.requestPgTemp(fx.exclude);
       case 'activate': void this.activate(fx.peers, fx.activationEpoch, fx.attempt); return;
       case 'start_recovery': void this.recoveryLoop(fx.attempt); return;
       case 'requeue_ops': return this.wakeActiveWaiters(true);
@@ -275,6 +284,7 @@ export class Pg {
       }
       if (!this.stillOn(attempt)) return;
       this.authPeer = osd;
+      this.authTail = reply.tail;
       this.authMissing = new Map(reply.missing.map((m) => [objectKeyText(m.oid), m]));
       const view: LogView = { tail: reply.tail, head: reply.entries.length > 0 ? reply.entries[reply.entries.length - 1]!.version : reply.tail, entries: reply.entries };
       const ok = await this.adoptLog(view, null);
@@ -355,6 +365,47 @@ export class Pg {
       this.handle({ type: 'activated', attempt, from: osd, missingCount: reply.missing.length, backfill: reply.backfill });
       return;
     }
+  }
+
+  // ------------------------------------------------------------------ primary: pg_temp
+
+  /** Can `info` be brought up to date from a log whose tail is `tail`? */
+  private completeFor(info: PgInfo | undefined, tail: Eversion): boolean {
+    return info !== undefined && compareVersions(info.lastUpdate, tail) >= 0;
+  }
+
+  /**
+   * Some OSD needs a backfill: ask for an acting set of OSDs that can be brought up to date from
+   * the log (the authoritative one first when we are the one lacking), up to the pool size.
+   */
+  private requestPgTemp(exclude: readonly number[]): void {
+    const v = this.view!;
+    const selfOk = !exclude.includes(this.host.whoami);
+    const tail = selfOk ? this.log.tail : this.authTail;
+    const isUp = this.host.mapView().isUp;
+    const order = [...(selfOk ? [this.host.whoami] : []), ...(this.authPeer >= 0 ? [this.authPeer] : []), ...v.acting, ...[...this.peerInfos.keys()].sort((a, b) => a - b)];
+    const wanted: number[] = [];
+    for (const osd of order) {
+      if (wanted.length >= v.size || wanted.includes(osd) || exclude.includes(osd) || !isUp(osd)) continue;
+      // Activated peers are complete; others if their log reaches the tail.
+      const ok = osd === this.host.whoami ? selfOk : this.peerMissing.has(osd) || this.completeFor(this.peerInfos.get(osd), tail);
+      if (ok) wanted.push(osd);
+    }
+    if (wanted.length < v.minSize || sameMembers(wanted, v.acting)) {
+      this.log_.warn({ wanted, acting: v.acting, exclude }, 'a copy needs a backfill and not enough complete OSDs remain: incomplete');
+      return;
+    }
+    this.log_.info({ pgTemp: wanted, exclude }, 'asking for pg_temp: these copies need a backfill');
+    this.host.requestPgTemp(this.pgid, wanted);
+  }
+
+  /** Active with a pg_temp: drop it once every up OSD can be brought up to date from our log. */
+  private maybeClearPgTemp(): void {
+    const v = this.view!;
+    if (!this.host.map().pgTemp.has(this.pgid)) return;
+    if (sameMembers(v.up, v.acting)) return this.host.requestPgTemp(this.pgid, []);
+    const ready = v.up.every((o) => v.acting.includes(o) || this.completeFor(this.peerInfos.get(o), this.log.tail));
+    if (ready) this.host.requestPgTemp(this.pgid, []);
   }
 
   // ------------------------------------------------------------------ primary: recovery
@@ -489,6 +540,7 @@ export class Pg {
     if (this.totalMissing() === 0) {
       this.info = { ...this.info, lastEpochClean: this.host.map().epoch };
       this.handle({ type: 'recovery_done', attempt });
+      this.maybeClearPgTemp();
       this.host.pgChanged(this);
     } else {
       this.log_.warn({ unfound: this.unfound.size }, 'objects unfound: waiting for an OSD that has them');
@@ -619,14 +671,15 @@ export class Pg {
     const s = this.machine.state;
     const v = this.view;
     const undersized = v !== null && v.acting.length < v.size;
+    const remapped = v !== null && !sameMembers(v.up, v.acting) ? ['remapped'] : [];
     switch (s) {
-      case PgState.Clean: return ['active', 'clean'];
-      case PgState.Active: return undersized ? ['active', 'undersized', 'degraded'] : ['active'];
+      case PgState.Clean: return ['active', 'clean', ...remapped];
+      case PgState.Active: return [...(undersized ? ['active', 'undersized', 'degraded'] : ['active']), ...remapped];
       case PgState.Recovering: {
         const w = ['active', 'recovering', 'degraded'];
         if (undersized) w.push('undersized');
         if (this.unfound.size > 0) w.push('recovery_unfound');
-        return w;
+        return [...w, ...remapped];
       }
       case PgState.Activating: return ['activating'];
       case PgState.GetInfo: case PgState.GetLog: case PgState.WaitUpThru: return ['peering'];

@@ -204,12 +204,13 @@ t.test('replica: stray until activated; stale replies are ignored; a new interva
   t.ok(kinds(fx).includes('reset_ops'));
 });
 
-t.test('a replica that needs a backfill makes the PG incomplete (backfill is not implemented yet)', async (t) => {
+t.test('a replica that needs a backfill: incomplete, and ask for a pg_temp without it', async (t) => {
   const m = new PeeringMachine();
   let fx = m.handle(intervalEvent(view([0, 1]), mapView(10, [2], { 0: 10 }), info([5, 7], 5)));
   const q = fx.find((f) => f.kind === 'query') as Extract<PgEffect, { kind: 'query' }>;
   fx = m.handle({ type: 'info', attempt: q.attempt, from: 1, info: info([1, 1], 1), reports: [] });
   t.equal(m.state, PgState.Activating);
-  m.handle({ type: 'activated', attempt: q.attempt, from: 1, missingCount: 0, backfill: true });
+  fx = m.handle({ type: 'activated', attempt: q.attempt, from: 1, missingCount: 0, backfill: true });
   t.equal(m.state, PgState.Incomplete);
+  t.same(fx.find((f) => f.kind === 'request_pg_temp'), { kind: 'request_pg_temp', attempt: q.attempt, exclude: [1] });
 });

@@ -55,3 +55,32 @@ t.test('a full cluster refuses writes with ENOSPC, keeps serving reads and delet
   t.same(await cl.get('after'), Buffer.alloc(4 * 1024 * 1024, 7), 'writes work again after deletes');
   await c.waitClean();
 });
+
+t.test('a new member that needs a backfill: the complete OSDs keep serving (pg_temp), active+remapped', async (t) => {
+  const c = await TestCluster.create({ osds: 4, seed: 13, logLevel: process.env['OSD_LOG'], config: { pgLogEntriesMin: 4 } });
+  t.teardown(() => c.shutdown());
+  c.mon.commit({ newWeights: [[3, 0]] });
+  await c.waitClean();
+  const cl = await c.getClient();
+  const data = new Map<string, Buffer>();
+  for (let round = 0; round < 20; round++) {
+    for (let i = 0; i < 40; i++) {
+      const b = Buffer.from(`v${round}-${i}`);
+      await cl.put(`o${i}`, b);
+      data.set(`o${i}`, b);
+    }
+  }
+  c.mon.commit({ newWeights: [[3, 0x10000]] });
+  await c.waitFor('all PGs active', () => c.allActive() && c.map.pgTemp.size > 0, 20_000);
+  await c.waitClean();
+  t.ok(c.map.pgTemp.size > 0, `${c.map.pgTemp.size} PGs served from a pg_temp acting set`);
+  let remapped = 0;
+  for (const osd of c.osds.values()) for (const pg of osd.pgs.values()) if (pg.isPrimary && pg.stateWords().includes('remapped')) remapped++;
+  t.ok(remapped > 0, `${remapped} PGs report remapped`);
+  for (const [n, b] of data) t.same(await cl.get(n), b, n);
+  await cl.put('o1', Buffer.from('after'));
+  t.equal((await cl.get('o1')).toString(), 'after', 'writes work while remapped');
+  c.mon.commit({ newWeights: [[3, 0]] });
+  await c.waitFor('pg_temp cleared', () => c.map.pgTemp.size === 0 && c.allClean(), 20_000);
+  t.pass('out again: the pg_temp entries are removed');
+});
