@@ -33,6 +33,12 @@ export interface PgEpochView {
   /** The acting primary's up_thru and up_from in this epoch's map (0 if there is no primary). */
   primaryUpThru: number;
   primaryUpFrom: number;
+  /**
+   * up_from of each up and acting OSD (same order as `up` then `acting`; optional for callers that
+   * do not track restarts): an OSD that restarted between two epochs without being marked down in
+   * between is a new incarnation, so the interval changes for everyone.
+   */
+  upFroms?: readonly number[];
 }
 
 export interface PastInterval {
@@ -60,7 +66,8 @@ function sameArray(a: readonly number[], b: readonly number[]): boolean {
 /** Does the step from `prev` to `next` start a new interval? */
 export function isNewInterval(prev: PgEpochView, next: PgEpochView): boolean {
   return !sameArray(prev.up, next.up) || !sameArray(prev.acting, next.acting) || prev.primary !== next.primary
-    || prev.upPrimary !== next.upPrimary || prev.size !== next.size || prev.minSize !== next.minSize;
+    || prev.upPrimary !== next.upPrimary || prev.size !== next.size || prev.minSize !== next.minSize
+    || !sameArray(prev.upFroms ?? [], next.upFroms ?? []);
 }
 
 /**

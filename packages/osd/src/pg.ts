@@ -125,9 +125,11 @@ export class Pg {
     }
     const m = pgToUpActing(map, { pool: this.poolId, seed: this.seed });
     const p = m.actingPrimary >= 0 && m.actingPrimary < map.maxOsd ? map.osds[m.actingPrimary]! : null;
+    const upFrom = (o: number): number => (o >= 0 && o < map.maxOsd ? map.osds[o]!.upFrom : 0);
     return {
       epoch: map.epoch, up: m.up, acting: m.acting, upPrimary: m.upPrimary, primary: m.actingPrimary,
       size: pool.size, minSize: pool.minSize, primaryUpThru: p?.upThru ?? 0, primaryUpFrom: p?.upFrom ?? 0,
+      upFroms: [...m.up.map(upFrom), ...m.acting.map(upFrom)],
     };
   }
 

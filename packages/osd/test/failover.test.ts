@@ -156,3 +156,22 @@ t.test('the whole cluster restarts: PGs reload from their stores and every objec
   t.ok(w > v.version, 'versions keep growing after the restart');
   t.same(await cl.ls(), [...data.keys()].sort());
 });
+
+t.test('an OSD restarted before anyone marked it down is a new incarnation (new interval)', async (t) => {
+  const c = await TestCluster.create({ osds: 3, seed: 8, logLevel: process.env['OSD_LOG'] });
+  t.teardown(() => c.shutdown());
+  c.mon.markDownOnRestart = false;
+  c.mon.markDownOnReport = false;
+  await c.waitClean();
+  const cl = await c.getClient();
+  for (let i = 0; i < 10; i++) await cl.put(`q${i}`, Buffer.from(`before-${i}`));
+  const victim = c.placement('q0').acting[1]!;
+  await c.stopOsd(victim, { markDown: false });
+  await c.startOsd(victim);
+  t.ok(c.map.osds[victim]!.up, 'never marked down');
+  for (let i = 0; i < 10; i++) await cl.put(`q${i}`, Buffer.from(`after-${i}`));
+  await c.waitClean();
+  for (let i = 0; i < 10; i++) t.equal((await cl.get(`q${i}`)).toString(), `after-${i}`);
+  const info = await cl.admin(victim, 'object_info', { pool: c.poolId(), name: 'q0' }) as { sizeBytes: number };
+  t.equal(info.sizeBytes, 'after-0'.length, 'the restarted OSD got the writes');
+});

@@ -23,6 +23,11 @@ export interface FakeMonOptions {
   markDownOnReport?: boolean;
   /** Refuse up_thru requests (to test WaitUpThru). */
   holdUpThru?: boolean;
+  /**
+   * A boot from an OSD still marked up with a new bootId is a restart: mark it down first, as the
+   * real monitor does (default true). False: just record the new up_from in one epoch.
+   */
+  markDownOnRestart?: boolean;
 }
 
 /** Incrementals per push/bundle, as the real monitor's bound. */
@@ -56,8 +61,10 @@ export class FakeMon {
   readonly stats = new Map<number, PgStatsReport>();
   readonly beacons = new Map<number, number>();
   holdUpThru: boolean;
-  private readonly markDownOnReport: boolean;
+  markDownOnReport: boolean;
   private readonly listeners = new Set<(m: OsdMap) => void>();
+  private readonly bootIds = new Map<number, string>();
+  markDownOnRestart: boolean;
 
   constructor(opts: FakeMonOptions & { entity?: string; keyring: KeyLookup; listen: string; env: Env; transport?: Transport }) {
     const crush = parseCrushText(crushTextFor(opts.osds));
@@ -76,6 +83,7 @@ export class FakeMon {
     this.map = map;
     this.holdUpThru = opts.holdUpThru ?? false;
     this.markDownOnReport = opts.markDownOnReport ?? true;
+    this.markDownOnRestart = opts.markDownOnRestart ?? true;
     this.msgr = createMessenger(
       { entity: opts.entity ?? 'mon.a', keyring: opts.keyring, listen: opts.listen },
       { env: opts.env, ...(opts.transport ? { transport: opts.transport } : {}) },
@@ -167,6 +175,14 @@ export class FakeMon {
     this.msgr.handle(MonOsdBoot, (req, ctx) => {
       const id = this.osdOf(ctx.peer, req.osd);
       if (id >= this.map.maxOsd || !this.map.osds[id]!.exists) throw new NacreError(`osd.${id} does not exist`, { code: 'ENOENT' });
+      const cur = this.map.osds[id]!;
+      // A boot from an OSD still marked up with another process (bootId): a restart. Mark it down
+      // first, as the real monitor does, so peers see the new incarnation as a new interval.
+      if (cur.up && req.bootId !== undefined && this.bootIds.get(id) !== req.bootId) {
+        if (this.markDownOnRestart) this.markDown(id);
+      }
+      else if (cur.up) return { epoch: cur.upFrom };
+      this.bootIds.set(id, req.bootId ?? '');
       const e = this.map.epoch + 1;
       this.commit({ osdStates: [{ id, up: true, addr: req.addr, upFrom: e }] });
       return { epoch: e };
