@@ -368,9 +368,17 @@ export class Osd implements PgHost {
     this.afterMaps(prev, final, changed);
   }
 
+  /**
+   * Maps older than every local PG's last activation are not needed for peering. PGs we hold but
+   * no longer serve (strays) do not pin history: they only answer queries, from what they saw.
+   */
   private oldestNeededEpoch(): number {
     let oldest = this.epoch;
-    for (const pg of this.pgs.values()) oldest = Math.min(oldest, Math.max(1, pg.info.lastEpochStarted - 1));
+    for (const pg of this.pgs.values()) {
+      const v = pg.view;
+      if (v !== null && !v.up.includes(this.whoami) && !v.acting.includes(this.whoami)) continue;
+      oldest = Math.min(oldest, Math.max(1, pg.info.lastEpochStarted - 1));
+    }
     return oldest;
   }
 
