@@ -94,19 +94,19 @@ export class MonClientLink implements MonLink {
     return this.monc;
   }
 
-  getMaps(since: number): Promise<OsdMapBundle> {
+  async getMaps(since: number): Promise<OsdMapBundle> {
     return this.client().request(MonGetOsdMap, { since }, { timeoutMs: this.timeoutMs });
   }
 
-  boot(req: OsdBoot): Promise<{ epoch: number }> {
+  async boot(req: OsdBoot): Promise<{ epoch: number }> {
     return this.client().request(MonOsdBoot, req, { timeoutMs: this.timeoutMs });
   }
 
-  alive(upThru: number): Promise<{ epoch: number }> {
+  async alive(upThru: number): Promise<{ epoch: number }> {
     return this.client().request(MonOsdAlive, { osd: this.opts.osd, upThru }, { timeoutMs: this.timeoutMs });
   }
 
-  pgTemp(req: PgTempRequest): Promise<{ epoch: number }> {
+  async pgTemp(req: PgTempRequest): Promise<{ epoch: number }> {
     return this.client().request(MonOsdPgTemp, req, { timeoutMs: this.timeoutMs });
   }
 

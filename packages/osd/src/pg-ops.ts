@@ -111,13 +111,13 @@ export async function doOp(pg: Pg, req: ObjectOp, ctx: OpContext): Promise<OpRep
   if (!(await ensureRecovered(pg, key, isWrite, attempt))) return retry(pg);
   if (!isWrite) return withObjectLock(pg, key, () => runRead(pg, req, ctx, attempt));
   const reqid = reqidText(req.reqid);
-  const done = answerFromLog(pg, reqid);
+  const done = answerFromLog(pg, reqid, req.ops.length);
   if (done !== null) return done;
   const s = opState(pg);
   const pending = s.inflight.get(reqid);
   if (pending !== undefined) return pending;
   const p = withObjectLock(pg, key, async () => {
-    const again = answerFromLog(pg, reqid);
+    const again = answerFromLog(pg, reqid, req.ops.length);
     if (again !== null) return again;
     return runWrite(pg, req, ctx, attempt, reqid);
   });
@@ -129,10 +129,12 @@ export async function doOp(pg: Pg, req: ObjectOp, ctx: OpContext): Promise<OpRep
   }
 }
 
-function answerFromLog(pg: Pg, reqid: string): OpReply | null {
+/** A resend of a write already in the log: the original version, and its results if they were recorded. */
+function answerFromLog(pg: Pg, reqid: string, subOps: number): OpReply | null {
   const hit = pg.log.findReqid(reqid);
   if (hit === undefined) return null;
-  return { kind: 'ok', version: hit.version.v, results: (hit.results as SubOpResult[] | undefined) ?? [] };
+  const results = (hit.results as SubOpResult[] | undefined) ?? Array.from({ length: subOps }, (): SubOpResult => ({}));
+  return { kind: 'ok', version: hit.version.v, results };
 }
 
 async function runRead(pg: Pg, req: ObjectOp, ctx: OpContext, attempt: number): Promise<OpReply> {
