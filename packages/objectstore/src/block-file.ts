@@ -172,6 +172,19 @@ export class BlockFile {
     fs.fdatasyncSync(this.fd);
   }
 
+  /**
+   * fdatasync on the thread pool. For large flushes (megabytes of dirty data) the event loop stays
+   * free to receive the next writes while the disk works; tiny flushes are cheaper synchronously.
+   */
+  syncAsync(): Promise<void> {
+    return new Promise((resolve, reject) => {
+      fs.fdatasync(this.fd, (err) => {
+        if (err === null) resolve();
+        else reject(new NacreError('fdatasync of the block file failed', { code: 'EIO', cause: err }));
+      });
+    });
+  }
+
   close(): void {
     if (this.fd >= 0) {
       fs.closeSync(this.fd);
