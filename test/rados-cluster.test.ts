@@ -9,8 +9,8 @@
  * - overwrite/append/truncate/xattr/omap semantics and guarded-op conflicts through the client;
  * - bad input: unknown pool, too-long name, negative and oversized offsets, a wrong key — each a
  *   clear error, nothing changed, every daemon still running.
- * Counts: NACRE_CLIENT_OBJECTS (default 200) and NACRE_CLI_OBJECTS (default 20; 200 for the full
- * acceptance run, ~3 minutes on 2 cores). Skipped while the daemons' entry points are not built.
+ * Counts: NACRE_CLIENT_OBJECTS (default 200) and NACRE_CLI_OBJECTS (default 200, as the issue asks;
+ * acceptance run, ~3 minutes on 2 cores).
  */
 import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -27,17 +27,15 @@ import { Prng, realEnv, seedFromEnv, silentLogger } from '@nacre/util';
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const nacreBin = join(root, 'bin', 'nacre');
 const mains = ['mon', 'osd'].map((k) => join(root, 'packages', k, 'dist', 'main.js'));
+// `npm test` builds first; a missing entry point is a broken build, never a reason to pass.
 if (!mains.every((m) => existsSync(m))) {
-  // Not a tap skip: `npm test` counts anything but a pass as a failure. Say loudly what did not run.
-  t.comment(`NOT RUN: daemons not built yet (${mains.filter((m) => !existsSync(m)).join(', ')} missing)`);
-  t.pass('multi-process client acceptance skipped: daemon entry points missing');
-  process.exit(0);
+  throw new Error(`daemons not built (${mains.filter((m) => !existsSync(m)).join(', ')} missing): run npm run build`);
 }
 
 const seed = seedFromEnv();
 t.comment(`seed ${seed} (reproduce with NACRE_SEED=${seed})`);
 const clientObjects = Number(process.env['NACRE_CLIENT_OBJECTS'] ?? 200);
-const cliObjects = Number(process.env['NACRE_CLI_OBJECTS'] ?? 20);
+const cliObjects = Number(process.env['NACRE_CLI_OBJECTS'] ?? 200);
 const objectBytesMax = 4 * 1024 * 1024;
 
 interface Run { code: number; stdout: Buffer; stderr: string }
