@@ -16,6 +16,7 @@ import { ClusterDir, daemonsOf, defaultRunDir, findDaemon, type DaemonRef } from
 import type { ClusterConf } from '@nacre/msgr';
 import { checkPortsFree, deathReason, procSpecOf } from '../cluster/daemons.js';
 import { rssBytes, runningPid, startProcess, stopProcess, waitGone, type StopOutcome } from '../cluster/procs.js';
+import { subcommands } from '../subcommands.js';
 import type { Command, CommandIo } from '../main.js';
 import { formatJson, outputFormat } from '../mon-session.js';
 import { formatBytes, formatTable } from '../output.js';
@@ -25,29 +26,14 @@ const usage = `usage: nacre cluster up [-c FILE] [--dir DIR] [--timeout SECONDS]
        nacre cluster start|stop|kill DAEMON... [--dir DIR]
        nacre cluster down [--dir DIR]`;
 
-const cluster: Command = async (argv, io) => {
-  const [sub, ...rest] = argv;
-  switch (sub) {
-    case 'up':
-      return (await import('./cluster-up.js')).clusterUp(rest, io);
-    case 'status':
-      return status(rest, io);
-    case 'start':
-      return start(rest, io);
-    case 'stop':
-    case 'kill':
-      return stop(rest, io, sub === 'kill');
-    case 'down':
-      return down(rest, io);
-    case undefined:
-    case '-h':
-    case '--help':
-      io.stdout(usage + '\n');
-      return sub === undefined ? 2 : 0;
-    default:
-      throw new UsageError(`unknown cluster subcommand '${sub}' (up, status, start, stop, kill, down)`);
-  }
-};
+const cluster: Command = subcommands('cluster', usage, {
+  up: async (rest, io) => (await import('./cluster-up.js')).clusterUp(rest, io),
+  status: (rest, io) => status(rest, io),
+  start: (rest, io) => start(rest, io),
+  stop: (rest, io) => stop(rest, io, false),
+  kill: (rest, io) => stop(rest, io, true),
+  down: (rest, io) => down(rest, io),
+});
 export default cluster;
 
 function dirOf(p: ParsedArgs): ClusterDir {

@@ -12,6 +12,7 @@ import { writeFileSync } from 'node:fs';
 import { chooseArgsFor, compileMap, crushHash32_2, doRule, maxDevices, printCrushText, type CrushMap } from '@nacre/crush';
 import { UsageError, flagInt, flagString, parseArgs, parseIntStrict, requireString } from '../args.js';
 import { loadCrushMap } from '../crush-io.js';
+import { subcommands } from '../subcommands.js';
 import type { Command, CommandIo } from '../main.js';
 
 const usage = `usage: nacre crush compile -i MAP.txt -o MAP.json
@@ -19,20 +20,12 @@ const usage = `usage: nacre crush compile -i MAP.txt -o MAP.json
        nacre crush test -i MAP [--rule R] [--num-rep N] [--min-x A] [--max-x B] [--x X] [--weight OSD W]... [--pool-id P] [--format json]
        nacre crush what-if -i MAP --rule R --num-rep N [changes...] (nacre crush what-if --help)`;
 
-const crush: Command = async (argv, io) => {
-  const [sub, ...rest] = argv;
-  switch (sub) {
-    case 'compile': return compile(rest, io, 'json');
-    case 'decompile': return compile(rest, io, 'text');
-    case 'test': return test(rest, io);
-    case 'what-if': return (await import('./what-if.js')).whatIf(rest, io);
-    case undefined: case '-h': case '--help':
-      io.stdout(usage + '\n');
-      return sub === undefined ? 2 : 0;
-    default:
-      throw new UsageError(`unknown crush subcommand '${sub}'\n${usage}`);
-  }
-};
+const crush: Command = subcommands('crush', usage, {
+  compile: (rest, io) => compile(rest, io, 'json'),
+  decompile: (rest, io) => compile(rest, io, 'text'),
+  test: (rest, io) => test(rest, io),
+  'what-if': async (rest, io) => (await import('./what-if.js')).whatIf(rest, io),
+});
 export default crush;
 
 async function compile(argv: string[], io: CommandIo, to: 'json' | 'text'): Promise<number> {

@@ -14,20 +14,13 @@ import {
 } from '@nacre/osdmap';
 import { UsageError, flagBool, flagInt, flagString, parseArgs, parseIntStrict, requireInt, requireString } from '../args.js';
 import { loadCrushMap } from '../crush-io.js';
+import { subcommands } from '../subcommands.js';
 import type { Command, CommandIo } from '../main.js';
 
 const usage = `usage: nacre osdmap test --crush MAP.txt --pool-id P --pg-num N [--pgp-num M] --size S --rule R
          [--no-hashpspool] [--erasure] [--out OSD]... [--object NAME]... [--object-hex HEX]... [--all-pgs] [--format json]`;
 
-const osdmap: Command = async (argv, io) => {
-  const [sub, ...rest] = argv;
-  if (sub === 'test') return test(rest, io);
-  if (sub === undefined || sub === '-h' || sub === '--help') {
-    io.stdout(usage + '\n');
-    return sub === undefined ? 2 : 0;
-  }
-  throw new UsageError(`unknown osdmap subcommand '${sub}'\n${usage}`);
-};
+const osdmap: Command = subcommands('osdmap', usage, { test: (rest, io) => test(rest, io) });
 export default osdmap;
 
 async function test(argv: string[], io: CommandIo): Promise<number> {

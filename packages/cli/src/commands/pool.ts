@@ -12,6 +12,7 @@
  * Removing a pool destroys its data: as in Ceph, the name is given twice plus the long flag, and
  * the refusal happens here before anything is sent.
  */
+import { subcommands } from '../subcommands.js';
 import type { CommandArg } from '@nacre/proto';
 import { NacreError } from '@nacre/util';
 import { UsageError, flagBool, flagInt, flagString, parseArgs, parseIntStrict } from '../args.js';
@@ -28,30 +29,15 @@ options: --conf FILE, --name ENTITY, --keyring FILE, --timeout SECONDS, --format
 
 const confirmFlag = '--yes-i-really-really-mean-it';
 
-const pool: Command = async (argv, io) => {
-  const [sub, ...rest] = argv;
-  switch (sub) {
-    case 'create':
-      return create(rest, io);
-    case 'ls':
-    case 'list':
-      return ls(rest, io);
-    case 'rm':
-    case 'delete':
-      return rm(rest, io);
-    case 'set':
-      return set(rest, io);
-    case 'get':
-      return get(rest, io);
-    case undefined:
-    case '-h':
-    case '--help':
-      io.stdout(usage + '\n');
-      return sub === undefined ? 2 : 0;
-    default:
-      throw new UsageError(`unknown pool subcommand '${sub}' (create, ls, rm, set, get)`);
-  }
-};
+const pool: Command = subcommands('pool', usage, {
+  create: (rest, io) => create(rest, io),
+  ls: (rest, io) => ls(rest, io),
+  list: (rest, io) => ls(rest, io),
+  rm: (rest, io) => rm(rest, io),
+  delete: (rest, io) => rm(rest, io),
+  set: (rest, io) => set(rest, io),
+  get: (rest, io) => get(rest, io),
+});
 export default pool;
 
 async function create(argv: string[], io: CommandIo): Promise<number> {

@@ -16,6 +16,7 @@ import {
   BlockStore, Transaction, formatObjectId, mkfs, objectId, type ObjectId, type ObjectStore,
 } from '@nacre/objectstore';
 import { UsageError, flagBool, flagInt, flagString, parseArgs, requireString, type FlagSpec } from '../args.js';
+import { subcommands } from '../subcommands.js';
 import type { Command, CommandIo } from '../main.js';
 
 const usage = `usage: nacre store mkfs --path DIR --size BYTES
@@ -28,21 +29,13 @@ const usage = `usage: nacre store mkfs --path DIR --size BYTES
 const listPageCount = 1000;
 const benchCollection = 'nacre_store_bench';
 
-const store: Command = async (argv, io) => {
-  const [sub, ...rest] = argv;
-  switch (sub) {
-    case 'mkfs': return mkfsCommand(rest, io);
-    case 'fsck': return fsckCommand(rest, io);
-    case 'ls': return lsCommand(rest, io);
-    case 'stat': return statCommand(rest, io);
-    case 'bench': return benchCommand(rest, io);
-    case undefined: case '-h': case '--help':
-      io.stdout(usage + '\n');
-      return sub === undefined ? 2 : 0;
-    default:
-      throw new UsageError(`unknown store subcommand '${sub}'`);
-  }
-};
+const store: Command = subcommands('store', usage, {
+  mkfs: (rest, io) => mkfsCommand(rest, io),
+  fsck: (rest, io) => fsckCommand(rest, io),
+  ls: (rest, io) => lsCommand(rest, io),
+  stat: (rest, io) => statCommand(rest, io),
+  bench: (rest, io) => benchCommand(rest, io),
+});
 export default store;
 
 /** Parse `2G`, `512M`, `64K`, `1T` (powers of 1024) or plain bytes. */
