@@ -483,6 +483,7 @@ export class Connection {
     this.paused = false;
     this.incoming = null;
     this.lastReceivedMs = this.host.env.clock.monotonicMs();
+    link.setFrameBytesMax?.(this.limits.handshakeFrameBytesMax);
     this.handshakeTimer = this.timers.setTimeout(() => {
       this.handshakeTimer = null;
       this.protocolViolation(`handshake not completed within handshakeTimeoutMs=${this.limits.handshakeTimeoutMs}`);
@@ -597,6 +598,7 @@ export class Connection {
     this.peerKindValue = peerKind;
     this.stateValue = 'open';
     this.failedAttempts = 0;
+    this.link?.setFrameBytesMax?.(this.limits.frameBytesMax);
     const now = this.host.env.clock.monotonicMs();
     this.lastSentMs = now;
     this.keepaliveTimer = this.timers.setInterval(() => this.keepaliveTick(), this.limits.keepaliveIntervalMs);

@@ -1,5 +1,5 @@
 /**
- * @nacre/msgr — the messenger every daemon and the client use: WebSocket transport, msgpack frames,
+ * @nacre/msgr — the messenger every daemon and the client use: WebSocket or TCP transport, msgpack frames,
  * mutual HMAC-SHA256 authentication, capabilities by entity kind, request/reply with timeouts,
  * one-way messages, ordered delivery, reconnect with backoff and bounded queues (backpressure).
  * Wire format: docs/wire.md. Error codes: packages/msgr/README.md.
@@ -41,6 +41,8 @@ export * from './keyring.js';
 export * from './limits.js';
 export * from './transport.js';
 export { WsTransport, wirePath, type WsTransportOptions } from './ws-transport.js';
+export { TcpTransport, bannerTimeoutMs, unlinkedSocketsMax, type TcpTransportOptions } from './tcp-transport.js';
+export * from './transport-select.js';
 export { MemoryNetwork } from './memory-transport.js';
 export { computeProof, verifyProof, type Transcript, type ProofRole } from './auth.js';
 export { ClientHandshake, ServerHandshake, type HandshakeStep } from './handshake.js';

@@ -2,9 +2,10 @@
  * The seam between the messenger and the network (DESIGN §3). A transport moves whole frames
  * (byte messages) between two endpoints, in order, with flow control; the messenger does
  * everything else (framing, auth, requests, reconnect). Implementations:
- *   - WsTransport: WebSockets over TCP, what daemons use (ws-transport.ts);
+ *   - WsTransport: WebSockets over TCP (ws-transport.ts; `ms_transport = ws`);
+ *   - TcpTransport: plain TCP with a small record header, less GC work (tcp-transport.ts; `ms_transport = tcp`);
  *   - MemoryNetwork: in-process links for simulations and fast tests (memory-transport.ts).
- * Both pass the same compliance suite (packages/msgr/test/messenger-suite.ts).
+ * All pass the same compliance suite (packages/msgr/test/messenger-suite.ts).
  */
 import { NacreError } from '@nacre/util';
 
@@ -47,6 +48,13 @@ export interface Link {
   uncork?(): void;
   /** Bytes accepted by send() and not yet handed on: what backpressure watches. */
   bufferedBytes(): number;
+  /**
+   * Optional: the largest frame to accept from the peer from now on (at most the dial/listen
+   * frameBytesMax). The messenger lowers it to handshakeFrameBytesMax until the peer is
+   * authenticated, so a transport that allocates a frame's buffer when its header arrives
+   * (TcpTransport) never does so beyond a few KiB for a peer without a key.
+   */
+  setFrameBytesMax?(bytesMax: number): void;
   /** Stop / restart delivering received frames (the peer's sends then back up). */
   pause(): void;
   resume(): void;
