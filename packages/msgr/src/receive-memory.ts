@@ -25,18 +25,36 @@ export const arenaChunkBytes = 64 * 1024;
 /** Carved frames start at multiples of this (keeps typed-array views of payloads aligned). */
 const arenaAlignBytes = 8;
 
+/** Where received bytes went and what was allocated for them (TcpTransport.stats()). */
+export interface ReceiveStats {
+  /** Bytes read into the static read buffer (then copied into frames). */
+  staticReadBytes: number;
+  /** Bytes the kernel read straight into a frame's buffer. */
+  directReadBytes: number;
+  /** Bytes that arrived as Node-allocated chunks ('data' events: the fallback when a socket cannot use onread). */
+  chunkReadBytes: number;
+  /** Frame buffers allocated on their own (big frames) and arena chunks allocated (small frames). */
+  frameAllocations: number;
+  arenaChunkAllocations: number;
+}
+
 export class ReceiveMemory {
   /** The static read buffer (see header). */
   readonly readBuffer: Buffer = Buffer.allocUnsafeSlow(readBufferBytes);
+  readonly stats: ReceiveStats = { staticReadBytes: 0, directReadBytes: 0, chunkReadBytes: 0, frameAllocations: 0, arenaChunkAllocations: 0 };
   private chunk: Buffer | null = null;
   private chunkUsedBytes = 0;
 
   /** A buffer of exactly `bytes` for one frame's body (uninitialised: the caller fills all of it). */
   frameBuffer(bytes: number): Buffer {
-    if (bytes > arenaFrameBytesMax) return Buffer.allocUnsafeSlow(bytes);
+    if (bytes > arenaFrameBytesMax) {
+      this.stats.frameAllocations++;
+      return Buffer.allocUnsafeSlow(bytes);
+    }
     if (this.chunk === null || this.chunkUsedBytes + bytes > arenaChunkBytes) {
       this.chunk = Buffer.allocUnsafeSlow(arenaChunkBytes);
       this.chunkUsedBytes = 0;
+      this.stats.arenaChunkAllocations++;
     }
     const start = this.chunkUsedBytes;
     this.chunkUsedBytes = Math.ceil((start + bytes) / arenaAlignBytes) * arenaAlignBytes;

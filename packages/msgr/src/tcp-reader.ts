@@ -99,12 +99,16 @@ export class RecordReader {
   /** `bytes` bytes were read into `buf` (net's `onread.callback`, or a 'data' chunk). */
   onRead(bytes: number, buf: Buffer): void {
     if (this.stage === 'stopped') return;
+    const stats = this.memory.stats;
     if (buf === this.directTarget && this.directTarget !== null) {
       this.directTarget = null;
+      stats.directReadBytes += bytes;
       this.bodyFilledBytes += bytes;
       if (this.bodyFilledBytes === this.body!.length) this.completeBody();
       return;
     }
+    if (buf === this.memory.readBuffer) stats.staticReadBytes += bytes;
+    else stats.chunkReadBytes += bytes;
     let offset = 0;
     while (offset < bytes && !this.stopped) {
       if (this.stage === 'body') offset = this.fillBody(buf, offset, bytes);

@@ -38,7 +38,7 @@
  */
 import { Server, Socket, connect as netConnect, createServer, type OnReadOpts } from 'node:net';
 import { NacreError, assert, realTimers, type TimerHandle, type Timers } from '@nacre/util';
-import { ReceiveMemory } from './receive-memory.js';
+import { ReceiveMemory, type ReceiveStats } from './receive-memory.js';
 import { RecordKind, encodeBanner, encodeCloseRecord, encodeRecordHeader, recordBodyBytesMax } from './tcp-framing.js';
 import { RecordReader, type RecordSink } from './tcp-reader.js';
 import {
@@ -55,8 +55,8 @@ import {
 
 /** Raw sockets a listener holds that are not (yet) links: before their banner, or being refused. */
 export const unlinkedSocketsMax = 64;
-/** Time a raw socket has to send its banner (the ws transport's upgrade timeout). */
-export const bannerTimeoutMs = 10_000;
+/** Default time a raw socket has to send its banner (the ws transport's upgrade timeout). */
+export const bannerTimeoutMsDefault = 10_000;
 /** Messages that may arrive between the dialler's link opening and setHandlers (the peer's first few). */
 const earlyFramesMax = 16;
 /** Close codes (WebSocket's, so both transports report causes alike). */
@@ -72,12 +72,21 @@ const notTcpPeerAnswer = Buffer.from(
 export interface TcpTransportOptions {
   /** Timers of the connect timeout, the banner timeout and the close grace period (default: real timers). */
   timers?: Timers;
+  /** Time an accepted socket has to send its banner before it is cut off (default bannerTimeoutMsDefault). */
+  bannerTimeoutMs?: number;
+}
+
+export interface TcpTransportStats extends ReceiveStats {
+  /** Sockets of this transport not yet closed (links, and a listener's sockets before their banner). */
+  sockets: number;
 }
 
 /** What every link of one transport shares. */
 interface LinkContext {
   timers: Timers;
   memory: ReceiveMemory;
+  /** Live sockets of the transport (stats, leak checks). */
+  sockets: { count: number };
   closeGraceMs: number;
   /** The transport-level frame limit (listen/dial option); setFrameBytesMax may only lower it. */
   frameBytesMax: number;
@@ -85,19 +94,29 @@ interface LinkContext {
 
 export class TcpTransport implements Transport {
   private readonly timers: Timers;
+  private readonly bannerTimeoutMs: number;
   /** The static read buffer and the small-frame arena, shared by every link of this transport. */
   private readonly memory = new ReceiveMemory();
+  private readonly sockets = { count: 0 };
 
   constructor(options: TcpTransportOptions = {}) {
     this.timers = options.timers ?? realTimers;
+    this.bannerTimeoutMs = options.bannerTimeoutMs ?? bannerTimeoutMsDefault;
+    assert(Number.isSafeInteger(this.bannerTimeoutMs) && this.bannerTimeoutMs > 0, 'bannerTimeoutMs is a positive integer');
+  }
+
+  /** Where received bytes went (static buffer, straight into frames, Node chunks), allocations, live sockets. */
+  stats(): TcpTransportStats {
+    return { ...this.memory.stats, sockets: this.sockets.count };
   }
 
   listen(address: Address, opts: ListenOptions): Promise<Listener> {
-    return TcpListener.open(address, opts, { timers: this.timers, memory: this.memory, closeGraceMs: opts.closeGraceMs, frameBytesMax: opts.frameBytesMax });
+    const ctx: LinkContext = { timers: this.timers, memory: this.memory, sockets: this.sockets, closeGraceMs: opts.closeGraceMs, frameBytesMax: opts.frameBytesMax };
+    return TcpListener.open(address, opts, ctx, this.bannerTimeoutMs);
   }
 
   dial(address: Address, opts: DialOptions): Promise<Link> {
-    const ctx: LinkContext = { timers: this.timers, memory: this.memory, closeGraceMs: opts.closeGraceMs, frameBytesMax: opts.frameBytesMax };
+    const ctx: LinkContext = { timers: this.timers, memory: this.memory, sockets: this.sockets, closeGraceMs: opts.closeGraceMs, frameBytesMax: opts.frameBytesMax };
     const where = formatAddress(address);
     return new Promise<Link>((resolve, reject) => {
       const link = new TcpLink(where, 'dialler', ctx);
@@ -109,7 +128,7 @@ export class TcpTransport implements Transport {
         return;
       }
       link.attach(socket);
-      const timer = ctx.timers.setTimeout(() => link.fail(new Error(`timed out after ${opts.connectTimeoutMs} ms`)), opts.connectTimeoutMs);
+      const timer = ctx.timers.setTimeout(() => link.fail(new TcpLinkFailure(`timed out after ${opts.connectTimeoutMs} ms`, 'ETIMEDOUT')), opts.connectTimeoutMs);
       link.watchBanner({
         onBanner: () => {
           timer.cancel();
@@ -125,15 +144,14 @@ export class TcpTransport implements Transport {
 }
 
 function dialError(where: string, err: Error): NacreError {
-  const errno = (err as NodeJS.ErrnoException).code;
-  if (errno === 'ECONNREFUSED') return new NacreError(`cannot connect to ${where}: connection refused`, { code: 'ECONNREFUSED', cause: err });
-  const code = err instanceof TcpLinkFailure ? err.code : 'ECONNREFUSED';
-  return new NacreError(`cannot connect to ${where}: ${err.message}`, { code: /timed out/.test(err.message) ? 'ETIMEDOUT' : code, cause: err });
+  if (err instanceof TcpLinkFailure) return new NacreError(`cannot connect to ${where}: ${err.message}`, { code: err.code, cause: err });
+  const why = (err as NodeJS.ErrnoException).code === 'ECONNREFUSED' ? 'connection refused' : err.message;
+  return new NacreError(`cannot connect to ${where}: ${why}`, { code: 'ECONNREFUSED', cause: err });
 }
 
 /** Why a link failed before it opened, with the code a dial rejects with. */
 class TcpLinkFailure extends Error {
-  constructor(message: string, readonly code: 'ECONNREFUSED' | 'EPROTO') {
+  constructor(message: string, readonly code: 'ECONNREFUSED' | 'EPROTO' | 'ETIMEDOUT') {
     super(message);
   }
 }
@@ -147,10 +165,11 @@ class TcpListener implements Listener {
     private readonly server: Server,
     private readonly opts: ListenOptions,
     private readonly ctx: LinkContext,
+    private readonly bannerTimeoutMs: number,
     readonly address: Address,
   ) {}
 
-  static open(address: Address, opts: ListenOptions, ctx: LinkContext): Promise<Listener> {
+  static open(address: Address, opts: ListenOptions, ctx: LinkContext, bannerTimeoutMs: number): Promise<Listener> {
     // Paused, so no byte is read before the handle has moved to its reading socket (adoptAccepted).
     const server = createServer({ pauseOnConnect: true });
     return new Promise<Listener>((resolve, reject) => {
@@ -164,7 +183,7 @@ class TcpListener implements Listener {
         server.on('error', (err) => opts.onError(err));
         const bound = server.address();
         assert(bound !== null && typeof bound === 'object', 'a TCP server has an address');
-        const listener = new TcpListener(server, opts, ctx, { host: address.host, port: bound.port });
+        const listener = new TcpListener(server, opts, ctx, bannerTimeoutMs, { host: address.host, port: bound.port });
         server.on('connection', (socket: Socket) => listener.onConnection(socket));
         resolve(listener);
       });
@@ -179,7 +198,7 @@ class TcpListener implements Listener {
     const link = new TcpLink(`${raw.remoteAddress ?? '?'}:${raw.remotePort ?? '?'}`, 'listener', this.ctx);
     link.attach(adoptAccepted(raw, link));
     this.unlinked.add(link);
-    const timer = this.ctx.timers.setTimeout(() => link.fail(new Error(`no banner within ${bannerTimeoutMs} ms`)), bannerTimeoutMs);
+    const timer = this.ctx.timers.setTimeout(() => link.fail(new TcpLinkFailure(`no banner within ${this.bannerTimeoutMs} ms`, 'ETIMEDOUT')), this.bannerTimeoutMs);
     link.watchBanner({
       onBanner: () => {
         timer.cancel();
@@ -281,6 +300,7 @@ class TcpLink implements Link, RecordSink {
 
   attach(socket: Socket): void {
     this.socket = socket;
+    this.ctx.sockets.count++;
     socket.setNoDelay(true);
     socket.on('error', (err: Error) => {
       this.socketError ??= err;
@@ -455,6 +475,7 @@ class TcpLink implements Link, RecordSink {
   private finish(): void {
     if (this.state === 'closed') return;
     this.state = 'closed';
+    this.ctx.sockets.count--;
     this.graceTimer?.cancel();
     this.graceTimer = null;
     this.reader.stop();
