@@ -2,7 +2,7 @@
  * The server in a separate OS process (compiled echo daemon from dist/, spawned with node, killed
  * by pid): real sockets between processes, a 4 MiB payload round trip, capabilities and wrong keys
  * across the process boundary, and a client that notices the daemon's death and reconnects to its
- * successor.
+ * successor — on each transport.
  */
 import t from 'tap';
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -10,7 +10,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { createRequire } from 'node:module';
-import { createMessenger } from '@nacre/msgr';
+import { createMessenger, createTransport, transportNames, type TransportName } from '@nacre/msgr';
 import { TestEcho, TestMonOnly, TestNote, TestNotesSeen } from '@nacre/msgr/testing';
 import { defineRequest } from '@nacre/proto';
 import { testEnv, testKeyring, waitFor } from './helpers.js';
@@ -25,8 +25,8 @@ interface Daemon {
   port: number;
 }
 
-function spawnDaemon(keyringPath: string, listen: string): Promise<Daemon> {
-  const child = spawn(process.execPath, ['--enable-source-maps', daemonPath, '--entity', 'mon.a', '--keyring', keyringPath, '--listen', listen], {
+function spawnDaemon(keyringPath: string, listen: string, transport: TransportName): Promise<Daemon> {
+  const child = spawn(process.execPath, ['--enable-source-maps', daemonPath, '--entity', 'mon.a', '--keyring', keyringPath, '--listen', listen, '--transport', transport], {
     stdio: ['pipe', 'pipe', 'inherit'],
     env: { ...process.env, NACRE_LOG_LEVEL: 'silent' },
   });
@@ -51,21 +51,21 @@ function killByPid(d: Daemon, signal: NodeJS.Signals): Promise<void> {
   });
 }
 
-t.test('messenger against a daemon in another process', async (t) => {
+for (const transport of transportNames) t.test(`messenger against a daemon in another process (${transport})`, async (t) => {
   const dir = mkdtempSync(join(tmpdir(), 'nacre-msgr-'));
   const keyring = testKeyring();
   const keyringPath = join(dir, 'keyring');
   keyring.writeFile(keyringPath);
   const daemons: Daemon[] = [];
   const env = testEnv();
-  const client = createMessenger({ entity: 'client.admin', keyring, retry: { delayMsMin: 20, delayMsMax: 100 } }, { env: env.env });
+  const client = createMessenger({ entity: 'client.admin', keyring, retry: { delayMsMin: 20, delayMsMax: 100 } }, { env: env.env, transport: createTransport(transport) });
   t.teardown(async () => {
     await client.stop();
     for (const d of daemons) await killByPid(d, 'SIGKILL');
     rmSync(dir, { recursive: true, force: true });
   });
 
-  const first = await spawnDaemon(keyringPath, '127.0.0.1:0');
+  const first = await spawnDaemon(keyringPath, '127.0.0.1:0', transport);
   daemons.push(first);
   t.not(first.pid, process.pid, 'daemon runs in its own process');
   await client.start();
@@ -83,7 +83,7 @@ t.test('messenger against a daemon in another process', async (t) => {
   await t.rejects(conn.request(MonOnlyLoose, {}), { code: 'EPERM', message: 'client.admin may not send test.mon_only (allowed: mon)' }, 'caps enforced by the daemon');
   t.same(await conn.request(TestMonOnly, {}).catch((e: { code: string }) => e.code), 'EPERM', 'and locally');
 
-  const impostor = createMessenger({ entity: 'client.admin', key: Buffer.alloc(32, 42) }, { env: testEnv(9).env });
+  const impostor = createMessenger({ entity: 'client.admin', key: Buffer.alloc(32, 42) }, { env: testEnv(9).env, transport: createTransport(transport) });
   await impostor.start();
   await t.rejects(impostor.connect(`127.0.0.1:${first.port}`).ready(), { code: 'EPERM', message: 'authentication failed for client.admin: bad key' }, 'wrong key refused by the daemon');
   await impostor.stop();
@@ -91,7 +91,7 @@ t.test('messenger against a daemon in another process', async (t) => {
   // kill -9: the client notices, requests written before fail or wait, and it reconnects to a new daemon on the same port.
   await killByPid(first, 'SIGKILL');
   await waitFor(() => conn.state !== 'open', 'client noticed the daemon died');
-  const second = await spawnDaemon(keyringPath, `127.0.0.1:${first.port}`);
+  const second = await spawnDaemon(keyringPath, `127.0.0.1:${first.port}`, transport);
   daemons.push(second);
   t.not(second.pid, first.pid, 'a new daemon process');
   t.same(await conn.request(TestEcho, { text: 'again' }, { timeoutMs: 20_000 }), { text: 'again' }, 'same connection object reconnected');

@@ -1,7 +1,7 @@
 /**
  * A minimal daemon around one messenger, for multi-process tests and the msgr benchmark:
  *
- *   node packages/msgr/dist/testing/echo-daemon.js --entity mon.a --keyring K --listen 127.0.0.1:0
+ *   node packages/msgr/dist/testing/echo-daemon.js --entity mon.a --keyring K --listen 127.0.0.1:0 [--transport ws|tcp]
  *
  * Serves the `test.*` vocabulary (echo, notes, a mon-only request), prints one JSON line
  * `{"ready":true,"pid":N,"port":P}` on stdout once listening, logs to stderr, and exits on
@@ -11,6 +11,7 @@ import { pino } from 'pino';
 import { NacreError, createLogger, realEnv } from '@nacre/util';
 import { Keyring } from '../keyring.js';
 import { createMessenger } from '../messenger.js';
+import { createTransport, parseTransportName } from '../transport-select.js';
 import { TestEcho, TestMonOnly, TestNote, TestNotesSeen } from './vocabulary.js';
 
 function parseArgs(argv: string[]): Map<string, string> {
@@ -18,7 +19,7 @@ function parseArgs(argv: string[]): Map<string, string> {
   for (let i = 0; i < argv.length; i += 2) {
     const name = argv[i]!;
     const value = argv[i + 1];
-    if (!name.startsWith('--') || value === undefined) throw new NacreError(`usage: echo-daemon --entity E --keyring FILE --listen HOST:PORT [--frame-bytes-max N]`, { code: 'EINVAL' });
+    if (!name.startsWith('--') || value === undefined) throw new NacreError(`usage: echo-daemon --entity E --keyring FILE --listen HOST:PORT [--frame-bytes-max N] [--transport ws|tcp]`, { code: 'EINVAL' });
     args.set(name.slice(2), value);
   }
   return args;
@@ -32,7 +33,7 @@ async function main(): Promise<void> {
   const frameBytesMax = args.has('frame-bytes-max') ? Number(args.get('frame-bytes-max')) : undefined;
   const msgr = createMessenger(
     { entity, keyring, listen: args.get('listen') ?? '127.0.0.1:0', ...(frameBytesMax === undefined ? {} : { limits: { frameBytesMax } }) },
-    { env: realEnv(logger) },
+    { env: realEnv(logger), transport: createTransport(parseTransportName(args.get('transport') ?? 'ws', '--transport')) },
   );
   let notes = { count: 0, bytes: 0, lastSeq: -1 };
   msgr.handle(TestEcho, (req) => req);
