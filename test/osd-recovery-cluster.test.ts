@@ -12,7 +12,7 @@ import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { connect, type IoCtx } from '@nacre/client';
-import { ClusterConf, Keyring, createMessenger, type Connection } from '@nacre/msgr';
+import { ClusterConf, Keyring, createMessenger, transportFromConf, type Connection } from '@nacre/msgr';
 import { OsdAdmin } from '@nacre/osd/messages';
 import { Prng, realEnv, seedFromEnv, silentLogger } from '@nacre/util';
 import { TestCluster, freePortBase, freePorts, repoRoot, waitFor } from './cluster-helpers.js';
@@ -46,7 +46,7 @@ t.test('OSD kill -9 and restart under writers on a real cluster', async (t) => {
   const io = await cluster.pool('rbd');
   const conf = ClusterConf.readFile(c.conf);
   const key = Keyring.readFile(conf.keyringPath()!).keyOf('client.admin')!;
-  const msgr = createMessenger({ entity: 'client.admin', key }, { env: realEnv(silentLogger()) });
+  const msgr = createMessenger({ entity: 'client.admin', key }, { env: realEnv(silentLogger()), transport: transportFromConf(conf, 'client.admin') });
   await msgr.start();
   t.teardown(() => msgr.stop());
   const admins = new Map<number, Connection>();

@@ -20,7 +20,7 @@ import { fileURLToPath } from 'node:url';
 import t from 'tap';
 import { createHash } from 'node:crypto';
 import { ObjectOperation, connect, type Cluster, type IoCtx } from '@nacre/client';
-import { ClusterConf, Keyring, createMessenger } from '@nacre/msgr';
+import { ClusterConf, Keyring, createMessenger, transportFromConf } from '@nacre/msgr';
 import { OsdAdmin } from '@nacre/osd/messages';
 import { Prng, realEnv, seedFromEnv, silentLogger } from '@nacre/util';
 
@@ -162,7 +162,7 @@ t.test(`${cliObjects} random objects through nacre rados put/get: byte-identical
 t.test('objects live on exactly the OSDs nacre osd map names, with identical bytes', async (t) => {
   const c = ClusterConf.readFile(conf);
   const key = Keyring.readFile(c.keyringPath()!).keyOf('client.admin')!;
-  const msgr = createMessenger({ entity: 'client.admin', key }, { env: realEnv(silentLogger()) });
+  const msgr = createMessenger({ entity: 'client.admin', key }, { env: realEnv(silentLogger()), transport: transportFromConf(c, 'client.admin') });
   await msgr.start();
   t.teardown(() => msgr.stop());
   const osds = [0, 1, 2, 3].map((id) => ({ id, conn: msgr.connect(c.get(`osd.${id}`, 'addr')!, { expectPeer: `osd.${id}` }) }));

@@ -8,7 +8,7 @@
  * const reply = await withMonSession(opts, (s) => s.command('osd pool ls', {}));
  * ```
  */
-import { ClusterConf, Keyring, MonClient, createMessenger, loadConf, type Messenger } from '@nacre/msgr';
+import { ClusterConf, Keyring, MonClient, createMessenger, loadConf, transportFromConf, type Messenger } from '@nacre/msgr';
 import { parseEntityName, type CommandArg, type MonCommandReply } from '@nacre/proto';
 import type { OsdMap } from '@nacre/osdmap';
 import { NacreError, createLogger, realEnv, type Env } from '@nacre/util';
@@ -117,7 +117,7 @@ export async function openMonSession(opts: SessionOptions, env: Env = cliEnv()):
   if (key === undefined) throw new NacreError(`keyring ${keyringPath} has no key for ${entity.name}`, { code: 'EPERM' });
   const mons = conf.monHosts();
   if (mons.length === 0) throw new NacreError(`no monitors: ${conf.source} has no mon_host`, { code: 'EINVAL' });
-  const msgr = createMessenger({ entity: entity.name, key }, { env });
+  const msgr = createMessenger({ entity: entity.name, key }, { env, transport: transportFromConf(conf, entity.name) });
   await msgr.start();
   const fsid = conf.fsid;
   // One attempt must fit in the deadline several times over: a silent monitor costs at most a third.

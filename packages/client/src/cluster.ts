@@ -5,7 +5,7 @@
  * ESHUTDOWN.
  */
 import { randomFillSync } from 'node:crypto';
-import { ClusterConf, Keyring, MonClient, createMessenger, loadConf, type MonClientOptions, type Messenger, type Transport } from '@nacre/msgr';
+import { ClusterConf, Keyring, MonClient, createMessenger, loadConf, transportFromConf, type MonClientOptions, type Messenger, type Transport } from '@nacre/msgr';
 import { OsdWatchEvent, osdPublicMessages, parseEntityName, type CommandArg, type EntityName, type MonCommandReply } from '@nacre/proto';
 import { poolByName, type OsdMap, type Pool } from '@nacre/osdmap';
 import { NacreError, createLogger, realEnv, type Env } from '@nacre/util';
@@ -34,7 +34,7 @@ export interface ConnectOptions {
   monClient?: Partial<MonClientOptions>;
   /** Injected environment (default: real clock/timers, a logger at warn on stderr). */
   env?: Env;
-  /** Injected transport (default WebSocket). */
+  /** Injected transport (default: the config's `ms_transport`, else WebSocket). */
   transport?: Transport;
   /**
    * Fills the random parts of op and command ids and watch cookies (default node:crypto). Not
@@ -57,7 +57,8 @@ export async function connect(opts: ConnectOptions = {}): Promise<Cluster> {
   const key = opts.key ?? keyFor(name.name, opts.keyring, conf);
   const env = opts.env ?? realEnv(defaultLogger(name.name));
   const options = resolveClientOptions(opts.client);
-  const msgr = createMessenger({ entity: name.name, key, vocabulary: osdPublicMessages }, { env, ...(opts.transport ? { transport: opts.transport } : {}) });
+  const transport = opts.transport ?? transportFromConf(conf, name.name);
+  const msgr = createMessenger({ entity: name.name, key, vocabulary: osdPublicMessages }, { env, transport });
   await msgr.start();
   const fsid = opts.fsid ?? conf?.fsid;
   const secureRandom = opts.secureRandom ?? ((buf: Buffer) => void randomFillSync(buf));

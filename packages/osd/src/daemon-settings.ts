@@ -6,26 +6,26 @@
  *   node packages/osd/dist/main.js --conf nacre.conf --id 3
  *   node packages/osd/dist/main.js --id 3 --mon 127.0.0.1:6789 --keyring K --data DIR --host host-b \
  *       [--addr 127.0.0.1:6803] [--hb-addr 127.0.0.1:6804] [--rack R] [--weight 1.0] [--class ssd] \
- *       [--block-size 2GiB] [--log-file F] [--log-level info] [--set heartbeatGraceMs=6000 ...]
+ *       [--block-size 2GiB] [--log-file F] [--log-level info] [--ms-transport tcp] [--set heartbeatGraceMs=6000 ...]
  *
  * Settings come from the flags, else from the OSD's section of nacre.conf (`[osd.N]`: addr,
  * hb_addr, data, log_file, log_level, host, rack, device_class, crush_weight, block_size; `[global]`
- * fsid, mon_host, keyring; `osd_<option>` for any OsdConfig option, e.g. osd_heartbeatGraceMs),
+ * fsid, mon_host, keyring, ms_transport; `osd_<option>` for any OsdConfig option, e.g. osd_heartbeatGraceMs),
  * else from defaults. `--conf` defaults to $NACRE_CONF or ./nacre.conf when --mon is not given.
  * The store (a BlockStore in the data directory) is created on first start. The daemon prints one
  * line `osd.N ready addr=… hb=… pid=…` on stdout once serving, logs JSON (pino) to the log file
  * (or stderr), and stops gracefully on SIGTERM/SIGINT.
  */
 import { NacreError } from '@nacre/util';
-import { loadConf, type ClusterConf } from '@nacre/msgr';
+import { loadConf, parseTransportName, transportConfKey, transportNameDefault, type ClusterConf, type TransportName } from '@nacre/msgr';
 import { defaultOsdConfig, type OsdConfig } from './config.js';
 
 export const usage = 'usage: main.js --id N [--conf FILE] [--mon HOST:PORT ...] [--keyring FILE] [--data DIR] [--host NAME] '
   + '[--addr HOST:PORT] [--hb-addr HOST:PORT] [--rack R] [--weight W] [--class C] [--block-size SIZE] '
-  + '[--log-file F] [--log-level L] [--set OPTION=VALUE ...]';
+  + '[--log-file F] [--log-level L] [--ms-transport ws|tcp] [--set OPTION=VALUE ...]';
 
 const repeatable = new Set(['mon', 'set']);
-const known = new Set(['id', 'conf', 'mon', 'keyring', 'data', 'host', 'addr', 'hb-addr', 'rack', 'weight', 'class', 'block-size', 'log-file', 'log-level', 'set', 'fsid']);
+const known = new Set(['id', 'conf', 'mon', 'keyring', 'data', 'host', 'addr', 'hb-addr', 'rack', 'weight', 'class', 'block-size', 'log-file', 'log-level', 'ms-transport', 'set', 'fsid']);
 
 function parseFlags(argv: string[]): Map<string, string[]> {
   const flags = new Map<string, string[]>();
@@ -70,6 +70,8 @@ export interface DaemonSettings {
   blockSizeBytes: number;
   logFile?: string;
   logLevel: string;
+  /** Messenger transport of both messengers (public and heartbeat); a cluster uses one. */
+  transport: TransportName;
   config: Partial<OsdConfig>;
 }
 
@@ -131,6 +133,7 @@ export function resolveSettings(argv: string[], env: NodeJS.ProcessEnv = process
     blockSizeBytes: parseSizeBytes(one('block-size') ?? c('block_size') ?? '2GiB'),
     ...(logFile !== undefined ? { logFile } : {}),
     logLevel: one('log-level') ?? c('log_level') ?? env['NACRE_LOG_LEVEL'] ?? 'info',
+    transport: parseTransportName(one('ms-transport') ?? c(transportConfKey) ?? transportNameDefault),
     config: configOverrides([...confOptions, ...setOptions]),
   };
 }

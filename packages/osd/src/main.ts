@@ -9,6 +9,7 @@
 import { existsSync } from 'node:fs';
 import { pino } from 'pino';
 import { createLogger, realClock, realEnv } from '@nacre/util';
+import { createTransport } from '@nacre/msgr';
 import { BlockStore, blockPath, metaPath, mkfs } from '@nacre/objectstore';
 import { resolveSettings } from './daemon-settings.js';
 import { FileKeyring } from './file-keyring.js';
@@ -29,7 +30,7 @@ async function main(): Promise<void> {
     ...(s.fsid !== undefined ? { fsid: s.fsid } : {}),
     ...(s.rack !== undefined ? { rack: s.rack } : {}),
     ...(s.deviceClass !== undefined ? { deviceClass: s.deviceClass } : {}),
-  })({ env: realEnv(logger), store });
+  })({ env: realEnv(logger), store, transport: createTransport(s.transport), hbTransport: createTransport(s.transport) });
   let stopping = false;
   const stop = (signal: string): void => {
     if (stopping) return;

@@ -22,6 +22,7 @@
 import { readFileSync } from 'node:fs';
 import { LineCounter, parseDocument, type Document, type Node } from 'yaml';
 import { NacreError } from '@nacre/util';
+import { transportNames, type TransportName } from '@nacre/msgr';
 
 export const monsMax = 9;
 export const osdsMax = 1024;
@@ -112,11 +113,20 @@ export interface SettingDef {
 }
 
 /**
+ * The messenger transport `cluster up` writes into a new cluster's nacre.conf when the cluster file
+ * does not choose one (`settings.ms_transport`). tcp, not the design card's ws: measured on the
+ * example cluster (3 mons, 8 OSDs, 2 cores), 4 MiB writes went from ~126 to ~167 MB/s and 4 KiB
+ * writes did not regress, because OSDs spend far less time in garbage collection (docs/wire.md §1).
+ */
+export const clusterTransportDefault: TransportName = 'tcp';
+
+/**
  * The tunables a cluster file may set. Deliberately few (users drown in Ceph's thousand options):
  * a typo is an error that lists these, not a silently ignored key. Names are the daemons' own.
  */
 export const settingDefs: Readonly<Record<string, SettingDef>> = Object.freeze({
   log_level: { target: 'conf', section: 'global', kind: 'string', values: ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'], doc: 'daemon log level (default info)' },
+  ms_transport: { target: 'conf', section: 'global', kind: 'string', values: transportNames, doc: 'messenger transport of every daemon and client of the cluster: tcp (plain TCP records, less GC work) or ws (WebSockets); fixed when the cluster is created (default tcp)' },
   mon_lease_ms: { target: 'conf', section: 'mon', kind: 'int', min: 100, max: 60_000, doc: 'monitor read lease in ms; a dead leader is replaced after about 2-3 leases (default 2000)' },
   mon_election_timeout_ms: { target: 'conf', section: 'mon', kind: 'int', min: 100, max: 60_000, doc: 'monitor election round in ms (default 2000)' },
   mon_osd_down_out_interval: { target: 'config', section: 'mon', kind: 'int', min: 0, max: 31_536_000, doc: 'seconds a down OSD stays in before its data is re-replicated elsewhere; 0 never (default 600)' },

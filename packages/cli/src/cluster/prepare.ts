@@ -9,7 +9,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { ClusterConf, Keyring } from '@nacre/msgr';
 import type { EntityName } from '@nacre/proto';
 import { NacreError } from '@nacre/util';
-import { settingDefs, type ClusterSpec, type OsdSpec } from './cluster-file.js';
+import { clusterTransportDefault, settingDefs, type ClusterSpec, type OsdSpec } from './cluster-file.js';
 import { daemonsOf, type ClusterDir } from './layout.js';
 import { poolCreateArgs } from './pool-args.js';
 
@@ -45,6 +45,8 @@ function createFresh(dir: ClusterDir, spec: ClusterSpec): Prepared {
   conf.set('global', 'mon_host', spec.mons.map((m) => m.addr).join(','));
   conf.set('global', 'keyring', dir.keyringPath);
   for (const [key, value] of Object.entries(spec.settings)) conf.set(settingDefs[key]!.section, key, String(value));
+  // Every process that reads this file (daemons, clients, the CLI) takes its transport from here.
+  if (spec.settings['ms_transport'] === undefined) conf.set(settingDefs['ms_transport']!.section, 'ms_transport', clusterTransportDefault);
   for (const m of spec.mons) {
     const name = `mon.${m.name}`;
     conf.set(name, 'addr', m.addr);

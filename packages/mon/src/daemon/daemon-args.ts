@@ -15,6 +15,7 @@
  *   --log-file FILE     pino JSON lines (conf: log_file; default DATA.log, i.e. DIR/mon.a.log for DIR/mon.a; '-' = stdout)
  *   --log-level L       (conf: log_level; else $NACRE_LOG_LEVEL; else info)
  *   --pid-file FILE     (conf: pid_file; default DATA.pid)
+ *   --ms-transport T    messenger transport, ws or tcp (conf: ms_transport; default ws)
  *   --KEY VALUE         any other nacre.conf key for this monitor, e.g. --mon-lease-ms 2000
  *
  * `--flag=value` works too. Unknown keys are accepted as configuration (a later version's key is

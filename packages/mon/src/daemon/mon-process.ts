@@ -12,7 +12,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { resolve as resolvePath } from 'node:path';
 import { pino } from 'pino';
-import { ClusterConf, Keyring, resolveConfPath, type KeyLookup } from '@nacre/msgr';
+import { ClusterConf, Keyring, createTransport, parseTransportName, resolveConfPath, transportConfKey, transportNameDefault, type KeyLookup, type TransportName } from '@nacre/msgr';
 import { isEntityName, type CommandArg, type EntityName } from '@nacre/proto';
 import { AssertionFailure, NacreError, createLogger, realEnv, type Logger } from '@nacre/util';
 import type { BootstrapOptions } from '../services/bootstrap.js';
@@ -34,6 +34,8 @@ export interface MonProcessSettings {
   logFile: string;
   logLevel: string;
   pidFile: string;
+  /** Messenger transport (`--ms-transport` / conf `ms_transport`; every daemon of a cluster uses the same). */
+  transport: TransportName;
 }
 
 function missing(what: string, flag: string, confKey: string): never {
@@ -69,6 +71,7 @@ export function resolveMonSettings(args: MonArgs, env: NodeJS.ProcessEnv = proce
     logFile: logFlag === '-' ? '-' : pathOf('log_file') ?? `${dataDir}.log`,
     logLevel: lookup('log_level') ?? env['NACRE_LOG_LEVEL'] ?? 'info',
     pidFile: pathOf('pid_file') ?? `${dataDir}.pid`,
+    transport: parseTransportName(lookup(transportConfKey) ?? transportNameDefault),
   };
 }
 
@@ -199,6 +202,7 @@ async function runMonitor(s: MonProcessSettings, keyring: Keyring, out: { stdout
     { name: s.id, dataDir: s.dataDir, keyring: reloadingKeyring(s.keyringPath, keyring, logger), ...(s.addr === undefined ? {} : { listen: s.addr }), optionLookup: s.lookup },
     {
       env: realEnv(logger),
+      transport: createTransport(s.transport),
       onFatal: (err) => {
         exitCode = 2;
         out.stderr(`nacre-mon ${s.entity}: store failed: ${err.message}\n`);
