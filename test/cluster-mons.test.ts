@@ -42,6 +42,9 @@ t.test('three monitors through the CLI', async (t) => {
     '  - { name: boot, pg_num: 8, size: 1, min_size: 1, failure_domain: osd }',
     'settings:',
     '  mon_osd_down_out_interval: 30',
+    // The ws transport end to end (other cluster tests run the tcp default); monConf() below relies
+    // on ws being what a nacre.conf without ms_transport means.
+    '  ms_transport: ws',
     '',
   ].join('\n'));
   /** A conf naming one monitor only: what that monitor itself says. */

@@ -5,6 +5,7 @@
  * the monitors); `cluster down` leaves no process. Timings are printed as test comments.
  */
 import t from 'tap';
+import { ClusterConf } from '@nacre/msgr';
 import { TestCluster, freePortBase, freePorts, isAlive, sleep, waitFor } from './cluster-helpers.js';
 
 interface Status {
@@ -58,6 +59,7 @@ t.test('a cluster with OSDs through the CLI', async (t) => {
     t.comment(`cluster up (1 mon, 3 OSDs): ${(r.ms / 1000).toFixed(2)} s wall; ${r.stdout.split('\n').filter((l) => / after /.test(l)).join('; ')}`);
     const st = await status();
     t.match(st, { health: { status: 'HEALTH_OK' }, osdmap: { num_osds: 3, num_up: 3, num_in: 3 }, pgs: { total: 16 } });
+    t.equal(ClusterConf.readFile(c.conf).get('global', 'ms_transport'), 'tcp', 'cluster up chose the tcp transport (the cluster file did not)');
     t.ok(allActive(st));
   });
 

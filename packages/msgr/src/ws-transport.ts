@@ -83,7 +83,9 @@ export class WsTransport implements Transport {
       const onError = (err: Error): void => fail(err);
       const onUnexpected = (_req: unknown, res: IncomingMessage): void => {
         res.resume();
-        fail(new Error(`unexpected HTTP ${res.statusCode ?? '?'} (not a Nacre messenger, or it refused the connection)`));
+        // A tcp-transport listener answers a WebSocket upgrade with 400: say what that most likely means.
+        const hint = res.statusCode === 400 ? 'not a Nacre ws messenger (a tcp one? every process of a cluster must use the same ms_transport)' : 'not a Nacre messenger, or it refused the connection';
+        fail(new Error(`unexpected HTTP ${res.statusCode ?? '?'} (${hint})`));
       };
       const onOpen = (): void => {
         cleanup();
