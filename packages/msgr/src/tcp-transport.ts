@@ -59,6 +59,12 @@ export const unlinkedSocketsMax = 64;
 export const bannerTimeoutMsDefault = 10_000;
 /** Messages that may arrive between the dialler's link opening and setHandlers (the peer's first few). */
 const earlyFramesMax = 16;
+/**
+ * Largest message accepted before setHandlers (or setFrameBytesMax) says more: what arrives that
+ * early is at most a handshake frame, so a listener that is not who we dialled cannot make us
+ * allocate a big frame before the messenger has even attached.
+ */
+const earlyFrameBytesMax = 4096;
 /** Close codes (WebSocket's, so both transports report causes alike). */
 const closeAbnormal = 1006;
 const closeTryLater = 1013;
@@ -277,13 +283,15 @@ class TcpLink implements Link, RecordSink {
   /** Why a link that never opened is closing. */
   private failure: Error | null = null;
   private graceTimer: TimerHandle | null = null;
+  /** The owner chose the frame limit (setFrameBytesMax): setHandlers leaves it alone. */
+  private frameLimitChosen = false;
 
   constructor(
     readonly remoteAddress: string,
     private readonly side: 'dialler' | 'listener',
     private readonly ctx: LinkContext,
   ) {
-    this.reader = new RecordReader(ctx.memory, this, ctx.frameBytesMax);
+    this.reader = new RecordReader(ctx.memory, this, Math.min(ctx.frameBytesMax, earlyFrameBytesMax));
   }
 
   onreadOptions(): OnReadOpts {
@@ -396,6 +404,7 @@ class TcpLink implements Link, RecordSink {
   setHandlers(handlers: LinkHandlers): void {
     assert(this.handlers === null, 'link handlers are set once');
     this.handlers = handlers;
+    if (!this.frameLimitChosen) this.reader.setFrameBytesMax(this.ctx.frameBytesMax);
     for (const data of this.early.splice(0)) handlers.onFrame(data, true);
     if (this.earlyError !== null) handlers.onError(this.earlyError);
     if (this.earlyClose !== null) handlers.onClose(this.earlyClose);
@@ -431,6 +440,7 @@ class TcpLink implements Link, RecordSink {
   }
 
   setFrameBytesMax(bytesMax: number): void {
+    this.frameLimitChosen = true;
     this.reader.setFrameBytesMax(Math.min(bytesMax, this.ctx.frameBytesMax));
   }
 
