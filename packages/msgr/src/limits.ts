@@ -6,18 +6,22 @@ import { NacreError } from '@nacre/util';
 
 export interface MessengerLimits {
   /**
-   * Largest frame accepted or sent (bytes). Also the ws `maxPayload`, so an oversized frame is
-   * refused while it arrives, not after it is buffered. 64 MiB holds a 4 MiB object write with
-   * a lot of room, and keeps one peer from making us buffer gigabytes.
+   * Largest frame accepted or sent (bytes). Also the ws `maxPayload` (the tcp transport checks
+   * each record header against it), so an oversized frame is refused while it arrives, not after
+   * it is buffered. 64 MiB holds a 4 MiB object write with a lot of room, and keeps one peer from
+   * making us buffer gigabytes.
    */
   frameBytesMax: number;
   /**
-   * Top-level binary payload fields longer than this travel as attachments: separate WebSocket
+   * Top-level binary payload fields longer than this travel as attachments: separate transport
    * messages sent straight from the caller's Buffer, instead of being copied into the msgpack
    * frame (docs/wire.md). Below it a copy is cheaper than an extra message.
    */
   inlineBytesMax: number;
-  /** Largest frame accepted before authentication; a hello is ~100 bytes. */
+  /**
+   * Largest frame accepted before authentication; a hello is ~100 bytes. The tcp transport
+   * enforces it from the record header, so a peer without a key cannot make us allocate more.
+   */
   handshakeFrameBytesMax: number;
   /**
    * Bytes of frames a connection holds that are not yet handed to the socket. A sender awaits
@@ -29,7 +33,7 @@ export interface MessengerLimits {
   /** Senders waiting for queue space; more fail at once with EAGAIN rather than pile up. */
   sendWaitersMax: number;
   /**
-   * Bytes the socket may hold unsent (ws `bufferedAmount`) before the messenger stops handing it
+   * Bytes the socket may hold unsent (ws `bufferedAmount`, the tcp socket's writableLength) before the messenger stops handing it
    * frames and waits for the kernel to take them: the socket-level half of backpressure.
    */
   socketBufferedBytesMax: number;
@@ -89,7 +93,7 @@ export interface RetryPolicy {
    * Daemons keep trying (Infinity); a command-line client sets a few so it fails with one line.
    */
   attemptsMax: number;
-  /** Time allowed for the transport connect (TCP + WebSocket upgrade) of one attempt. */
+  /** Time allowed for the transport connect (TCP + WebSocket upgrade or banner exchange) of one attempt. */
   connectTimeoutMs: number;
 }
 

@@ -1,5 +1,6 @@
 /**
- * WebSocket transport (ws 8) — what daemons and clients use on real sockets.
+ * WebSocket transport (ws 8): `ms_transport = ws`, and what createMessenger uses without a transport
+ * (clusters made by `nacre cluster up` use the tcp transport: tcp-transport.ts).
  *
  * - URL `ws://host:port/nacre`; other paths get HTTP 400, plain HTTP requests 426.
  * - Binary frames only, `perMessageDeflate` off (object data is not compressible enough to pay for it).
