@@ -360,6 +360,7 @@ export class Osd implements PgHost {
     }
     if (added.length === 0) return;
     const final = added[added.length - 1]!;
+    this.logger.debug({ from: added[0]!.epoch, to: final.epoch, upThru: final.osds[this.whoami]?.upThru }, 'maps applied');
     this.history.trim(txn, this.oldestNeededEpoch());
     const changed = new Set<Pg>();
     for (const map of added) for (const pg of this.pgs.values()) if (pg.addEpoch(map)) changed.add(pg);
@@ -437,9 +438,13 @@ export class Osd implements PgHost {
 
   requestUpThru(epoch: number): void {
     if (epoch <= this.upThruRequested) return;
+    this.logger.debug({ upThru: epoch, requestedBefore: this.upThruRequested }, 'asking for up_thru');
     this.upThruRequested = epoch;
     this.monLink.alive(epoch).then(
-      (r) => { if (r.epoch > this.epoch) void this.fetchMaps(); },
+      (r) => {
+        this.logger.debug({ upThru: epoch, epoch: r.epoch }, 'up_thru answered');
+        if (r.epoch > this.epoch) void this.fetchMaps();
+      },
       (err: unknown) => {
         this.logger.warn({ err: (err as Error).message }, 'up_thru request failed; will ask again');
         this.upThruRequested = 0;

@@ -165,6 +165,12 @@ export class PeeringMachine {
   }
 
   handle(event: PgEvent): PgEffect[] {
+    // A newer map is knowledge every state keeps, also those for which it is no transition: a PG
+    // that is fetching a log when the map recording its up_thru arrives must see that up_thru when
+    // the log is merged (otherwise it would wait for a map that never comes).
+    if (event.type === 'map' && this.data.map !== null && event.map.epoch > this.data.map.epoch && this.stateValue !== PgState.Stopped) {
+      this.data.map = event.map;
+    }
     const allowed = TRANSITIONS[this.stateValue][event.type];
     if (allowed === undefined) return [];
     const effects: PgEffect[] = [];

@@ -184,6 +184,19 @@ t.test('up_thru must be recorded before activation', async (t) => {
   t.equal(m.state, PgState.Activating);
 });
 
+t.test('the map recording up_thru arrives while the log is being fetched: activate when it is merged', async (t) => {
+  const m = new PeeringMachine();
+  const fx = m.handle(intervalEvent(view([0, 1, 2], { since: 6, epoch: 9 }), mapView(9, [], { 0: 0 }), info([0, 0], 0)));
+  const q = fx.find((f) => f.kind === 'query') as Extract<PgEffect, { kind: 'query' }>;
+  m.handle({ type: 'info', attempt: q.attempt, from: 1, info: info([5, 7], 5), reports: [] });
+  m.handle({ type: 'info', attempt: q.attempt, from: 2, info: info([5, 6], 5), reports: [] });
+  t.equal(m.state, PgState.GetLog, 'fetching the log of osd.1');
+  m.handle({ type: 'map', map: mapView(10, [], { 0: 8 }), upSetChanged: false });
+  t.equal(m.state, PgState.GetLog, 'a map is no transition while fetching');
+  m.handle({ type: 'log_merged', attempt: q.attempt, ok: true, info: info([5, 7], 5) });
+  t.equal(m.state, PgState.Activating, 'up_thru 8 ≥ interval start 6 was seen: no waiting for another map');
+});
+
 t.test('fewer than min_size acting: peered, never active', async (t) => {
   const m = new PeeringMachine();
   const fx = m.handle(intervalEvent(view([0], { size: 3, minSize: 2 }), mapView(10, [1, 2], { 0: 10 }), info([5, 7], 5)));
