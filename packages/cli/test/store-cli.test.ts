@@ -1,5 +1,5 @@
 /** `nacre store mkfs|fsck|ls|stat|bench` run as a real child process (`node bin/nacre store ...`). */
-import { mkdtempSync, rmSync, openSync, writeSync, closeSync, readFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, openSync, writeSync, closeSync, readFileSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import t from 'tap';
@@ -17,6 +17,13 @@ t.test('mkfs, stat, ls, fsck, bench', async (t) => {
   const again = nacreProcess(['store', 'mkfs', '--path', path, '--size', '64M']);
   t.equal(again.code, 1, 'mkfs over an existing store fails');
   t.match(again.stderr, /^nacre: .*already holds a store\n$/);
+  t.ok(statSync(join(path, 'block')).blocks * 512 < 4 * 1024 * 1024, 'the block file is sparse by default');
+  const pre = join(root, 'prealloc');
+  const mkPre = nacreProcess(['store', 'mkfs', '--path', pre, '--size', '16M', '--preallocate', '--format', 'json']);
+  t.equal(mkPre.code, 0, mkPre.stderr);
+  t.same(JSON.parse(mkPre.stdout), { path: pre, sizeBytes: 16 * 1024 * 1024, preallocate: true });
+  t.ok(statSync(join(pre, 'block')).blocks * 512 >= 16 * 1024 * 1024, '--preallocate: every byte of the block file is allocated');
+  t.equal(nacreProcess(['store', 'fsck', '--path', pre, '--deep']).code, 0, 'a preallocated store is clean');
 
   // Put some objects in with the library.
   const s = new BlockStore(path);

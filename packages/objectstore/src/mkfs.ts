@@ -29,6 +29,8 @@ export interface MkfsOptions {
   sizeBytes: number;
   /** 16-byte device id (default: random). */
   uuid?: Buffer;
+  /** Write zeros over the whole block file now instead of leaving it sparse (see BlockFile.create). */
+  preallocate?: boolean;
 }
 
 export interface SuperRecord {
@@ -78,7 +80,7 @@ export async function mkfs(dir: string, options: MkfsOptions): Promise<void> {
   if (fs.existsSync(blockPath(dir)) || fs.existsSync(metaPath(dir))) {
     throw new NacreError(`${dir} already holds a store`, { code: 'EEXIST' });
   }
-  const file = BlockFile.create(blockPath(dir), unitCount);
+  const file = BlockFile.create(blockPath(dir), unitCount, { preallocate: options.preallocate === true });
   try {
     file.writeUnits(0, [encodeBlockSuperblock({ formatVersion: blockFormatVersion, unitSizeBytes, unitCount, uuid })]);
     file.sync();

@@ -7,9 +7,34 @@ import {
   encodeObjectKey, mkfs, objectId, reverseBits32, NO_SHARD, SNAP_HEAD,
 } from '@nacre/objectstore';
 import { Prng } from '@nacre/util';
+import { coalesceViews } from '@nacre/objectstore/block-file';
 import { tempDir, testSeed } from './helpers.js';
 
 const seed = testSeed('objectstore unit tests');
+
+t.test('adjacent views of one buffer are written as one', async (t) => {
+  const a = Buffer.alloc(96);
+  const b = Buffer.alloc(32);
+  const parts = [a.subarray(0, 32), a.subarray(32, 64), b, a.subarray(64, 96), a.subarray(0, 32)];
+  const merged = coalesceViews(parts);
+  t.equal(merged[0]!.byteLength, 64, 'the first two parts are adjacent: one view');
+  t.equal(merged[0]!.byteOffset, a.byteOffset);
+  t.equal(merged[1], b, 'another buffer stays apart');
+  t.equal(merged.length, 4, 'only the first two parts are adjacent');
+  t.same(Buffer.concat(merged), Buffer.concat(parts), 'same bytes in the same order');
+  fc.assert(fc.property(fc.array(fc.tuple(fc.boolean(), fc.integer({ min: 1, max: 8 })), { maxLength: 12 }), (spec) => {
+    const pool = Buffer.from(Array.from({ length: 100 }, (_, i) => i));
+    let at = 0;
+    const views = spec.map(([adjacent, len]) => {
+      if (!adjacent) at = (at + 3) % 90;
+      const v = pool.subarray(at, at + len);
+      at = (at + len) % 90;
+      return v;
+    });
+    const out = coalesceViews(views);
+    return Buffer.concat(out).equals(Buffer.concat(views)) && out.length <= Math.max(views.length, 0);
+  }), { seed });
+});
 
 t.test('bitmap allocator', async (t) => {
   const a = new BitmapAllocator(3000, 10);

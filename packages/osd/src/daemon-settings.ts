@@ -6,10 +6,10 @@
  *   node packages/osd/dist/main.js --conf nacre.conf --id 3
  *   node packages/osd/dist/main.js --id 3 --mon 127.0.0.1:6789 --keyring K --data DIR --host host-b \
  *       [--addr 127.0.0.1:6803] [--hb-addr 127.0.0.1:6804] [--rack R] [--weight 1.0] [--class ssd] \
- *       [--block-size 2GiB] [--log-file F] [--log-level info] [--ms-transport tcp] [--set heartbeatGraceMs=6000 ...]
+ *       [--block-size 2GiB] [--block-preallocate true] [--log-file F] [--log-level info] [--ms-transport tcp] [--set heartbeatGraceMs=6000 ...]
  *
  * Settings come from the flags, else from the OSD's section of nacre.conf (`[osd.N]`: addr,
- * hb_addr, data, log_file, log_level, host, rack, device_class, crush_weight, block_size; `[global]`
+ * hb_addr, data, log_file, log_level, host, rack, device_class, crush_weight, block_size, block_preallocate; `[global]`
  * fsid, mon_host, keyring, ms_transport; `osd_<option>` for any OsdConfig option, e.g. osd_heartbeatGraceMs),
  * else from defaults. `--conf` defaults to $NACRE_CONF or ./nacre.conf when --mon is not given.
  * The store (a BlockStore in the data directory) is created on first start. The daemon prints one
@@ -21,11 +21,11 @@ import { loadConf, parseTransportName, transportConfKey, transportNameDefault, t
 import { defaultOsdConfig, type OsdConfig } from './config.js';
 
 export const usage = 'usage: main.js --id N [--conf FILE] [--mon HOST:PORT ...] [--keyring FILE] [--data DIR] [--host NAME] '
-  + '[--addr HOST:PORT] [--hb-addr HOST:PORT] [--rack R] [--weight W] [--class C] [--block-size SIZE] '
+  + '[--addr HOST:PORT] [--hb-addr HOST:PORT] [--rack R] [--weight W] [--class C] [--block-size SIZE] [--block-preallocate true|false] '
   + '[--log-file F] [--log-level L] [--ms-transport ws|tcp] [--set OPTION=VALUE ...]';
 
 const repeatable = new Set(['mon', 'set']);
-const known = new Set(['id', 'conf', 'mon', 'keyring', 'data', 'host', 'addr', 'hb-addr', 'rack', 'weight', 'class', 'block-size', 'log-file', 'log-level', 'ms-transport', 'set', 'fsid']);
+const known = new Set(['id', 'conf', 'mon', 'keyring', 'data', 'host', 'addr', 'hb-addr', 'rack', 'weight', 'class', 'block-size', 'block-preallocate', 'log-file', 'log-level', 'ms-transport', 'set', 'fsid']);
 
 function parseFlags(argv: string[]): Map<string, string[]> {
   const flags = new Map<string, string[]>();
@@ -68,6 +68,8 @@ export interface DaemonSettings {
   addr: string;
   hbAddr: string;
   blockSizeBytes: number;
+  /** Write zeros over the block file at its creation instead of leaving it sparse. */
+  blockPreallocate: boolean;
   logFile?: string;
   logLevel: string;
   /** Messenger transport of both messengers (public and heartbeat); a cluster uses one. */
@@ -131,6 +133,7 @@ export function resolveSettings(argv: string[], env: NodeJS.ProcessEnv = process
     addr: one('addr') ?? c('addr') ?? '127.0.0.1:0',
     hbAddr: one('hb-addr') ?? c('hb_addr') ?? '127.0.0.1:0',
     blockSizeBytes: parseSizeBytes(one('block-size') ?? c('block_size') ?? '2GiB'),
+    blockPreallocate: parseBool(one('block-preallocate') ?? c('block_preallocate') ?? 'false', 'block_preallocate'),
     ...(logFile !== undefined ? { logFile } : {}),
     logLevel: one('log-level') ?? c('log_level') ?? env['NACRE_LOG_LEVEL'] ?? 'info',
     transport: parseTransportName(one('ms-transport') ?? c(transportConfKey) ?? transportNameDefault),
@@ -138,3 +141,8 @@ export function resolveSettings(argv: string[], env: NodeJS.ProcessEnv = process
   };
 }
 
+function parseBool(text: string, what: string): boolean {
+  if (text === 'true') return true;
+  if (text === 'false') return false;
+  throw new NacreError(`${what} must be true or false, got '${text}'`, { code: 'EINVAL' });
+}

@@ -21,8 +21,8 @@ async function main(): Promise<void> {
   const logger = createLogger(`osd.${s.id}`, { level: s.logLevel, destination: dest });
   const keyring = new FileKeyring(s.keyringPath, realClock, logger);
   if (!existsSync(blockPath(s.dataDir)) && !existsSync(metaPath(s.dataDir))) {
-    logger.info({ dir: s.dataDir, sizeBytes: s.blockSizeBytes }, 'creating the store (first start)');
-    await mkfs(s.dataDir, { sizeBytes: s.blockSizeBytes });
+    logger.info({ dir: s.dataDir, sizeBytes: s.blockSizeBytes, preallocate: s.blockPreallocate }, 'creating the store (first start)');
+    await mkfs(s.dataDir, { sizeBytes: s.blockSizeBytes, preallocate: s.blockPreallocate });
   }
   const store = new BlockStore(s.dataDir, { logger });
   const osd = createOsd({

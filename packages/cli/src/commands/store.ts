@@ -2,7 +2,8 @@
  * `nacre store` — offline BlockStore tool, in the spirit of ceph-bluestore-tool and
  * ceph-objectstore-tool. The store must not be mounted by a running OSD (LevelDB's lock refuses).
  *
- *   nacre store mkfs  --path DIR --size BYTES        create a store (BYTES takes K/M/G/T suffixes)
+ *   nacre store mkfs  --path DIR --size BYTES [--preallocate]
+ *        create a store (BYTES takes K/M/G/T suffixes); --preallocate writes zeros over the block file
  *   nacre store fsck  --path DIR [--deep] [--format json]
  *        exit 0 if clean, 1 if problems were found (listed)
  *   nacre store ls    --path DIR [--collection CID] [--format json]
@@ -19,7 +20,7 @@ import { UsageError, flagBool, flagInt, flagString, parseArgs, requireString, ty
 import { subcommands } from '../subcommands.js';
 import type { Command, CommandIo } from '../main.js';
 
-const usage = `usage: nacre store mkfs --path DIR --size BYTES
+const usage = `usage: nacre store mkfs --path DIR --size BYTES [--preallocate]
        nacre store fsck --path DIR [--deep] [--format json]
        nacre store ls --path DIR [--collection CID] [--format json]
        nacre store stat --path DIR [--format json]
@@ -79,12 +80,13 @@ function human(bytes: number): string {
 }
 
 async function mkfsCommand(argv: string[], io: CommandIo): Promise<number> {
-  const p = parse(argv, { '--size': { arity: 1 } });
+  const p = parse(argv, { '--size': { arity: 1 }, '--preallocate': { arity: 0 } });
   const path = requireString(p, '--path');
   const sizeBytes = parseSizeBytes(requireString(p, '--size'), '--size');
-  await mkfs(path, { sizeBytes });
-  if (json(p)) io.stdout(JSON.stringify({ path, sizeBytes }) + '\n');
-  else io.stdout(`created store in ${path}: ${human(sizeBytes)} block file, 32 KiB units\n`);
+  const preallocate = flagBool(p, '--preallocate');
+  await mkfs(path, { sizeBytes, preallocate });
+  if (json(p)) io.stdout(JSON.stringify({ path, sizeBytes, preallocate }) + '\n');
+  else io.stdout(`created store in ${path}: ${human(sizeBytes)} ${preallocate ? 'preallocated' : 'sparse'} block file, 32 KiB units\n`);
   return 0;
 }
 
