@@ -8,8 +8,10 @@
  * Commit protocol for a group of transactions (one at a time; later arrivals form the next group):
  *   1. prepare each transaction in order against the group's uncommitted state: allocate fresh
  *      units for every unit it writes (copy-on-write, never in place), pwrite the data there,
- *      compute checksums, build new onodes; a failing transaction is dropped on its own
- *   2. fdatasync the block file once for the group
+ *      compute checksums, build new onodes; a failing transaction is dropped on its own (after
+ *      its writes in flight landed). Large writes stay in flight on the thread pool while the
+ *      next transactions are prepared; a read-modify-write of a unit waits for them first
+ *   2. wait for every write of the group, then fdatasync the block file once for the group
  *   3. one LevelDB batch with sync:true: onodes, omap, refcounts, freelist chunks, totals
  *   4. only now return the units freed by the group to the in-memory allocator, resolve callers
  * A crash before 3 leaves the previous metadata, which references none of the new units; a crash
@@ -92,6 +94,11 @@ export interface BlockStoreOptions {
    * checked. For tests only: lets a test hold a read while commits free and reuse its units.
    */
   onReadChunk?: () => Promise<void> | void;
+  /**
+   * Awaited before each thread-pool (≥ 1 MiB) data write is issued. For tests only: holds writes
+   * in flight while later transactions of the group are prepared.
+   */
+  beforeAsyncWrite?: () => Promise<void>;
 }
 
 interface Pending {
@@ -156,6 +163,7 @@ export class BlockStore extends ObjectStoreBase implements CommittedView {
       this.superRecord = rec;
       this.applier = new TxnApplier({
         allocator: this.allocator, file, meta: db,
+        ...(this.options.beforeAsyncWrite !== undefined ? { beforeAsyncWrite: this.options.beforeAsyncWrite } : {}),
         readUnitsVerified: (cid, oid, onode, first, last, target) => this.readUnitsVerified(cid, oid, onode, first, last, target),
       });
     } catch (err) {
@@ -508,6 +516,8 @@ export class BlockStore extends ObjectStoreBase implements CommittedView {
         try {
           await this.applier!.applyTransaction(child, p.txn);
         } catch (err) {
+          // Its writes in flight land before its units can be handed out again.
+          await Promise.allSettled(child.pendingWrites);
           this.allocator.release(child.allocated);
           if (!(err instanceof NacreError)) throw err;
           refused.add(p);
@@ -542,6 +552,7 @@ export class BlockStore extends ObjectStoreBase implements CommittedView {
   /** Steps 2–4 of the commit protocol for a prepared group. */
   private async flush(state: TxnState): Promise<void> {
     const phase = this.options.onCommitPhase;
+    await state.settleWrites();
     phase?.('data-written');
     if (state.dataBytesWritten >= asyncSyncBytesMin) await this.blockFile.syncAsync();
     else if (state.dataBytesWritten > 0) this.blockFile.sync();

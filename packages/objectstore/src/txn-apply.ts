@@ -27,6 +27,8 @@ export interface ApplyDeps {
   meta: Level<Buffer, Buffer>;
   /** Fill `target` with logical units first..last of the object, checking every checksum (EIO). */
   readUnitsVerified(cid: string, oid: ObjectId, onode: Onode, firstUnit: number, lastUnit: number, target: Buffer): void;
+  /** Tests only (BlockStoreOptions.beforeAsyncWrite). */
+  beforeAsyncWrite?: () => Promise<void>;
 }
 
 export class TxnApplier {
@@ -96,17 +98,25 @@ export class TxnApplier {
     return units;
   }
 
-  /** Current content of logical unit `lu` as a private 32 KiB buffer (zeros for a hole). */
-  private unitForUpdate(cid: string, oid: ObjectId, onode: Onode, lu: number): Buffer {
+  /**
+   * Current content of logical unit `lu` as a private 32 KiB buffer (zeros for a hole). The unit
+   * may have been written earlier in this group: writes in flight land first.
+   */
+  private async unitForUpdate(state: TxnState, cid: string, oid: ObjectId, onode: Onode, lu: number): Promise<Buffer> {
     const buf = Buffer.alloc(unitSizeBytes);
-    if (lu < onode.units.length && onode.units[lu] !== HOLE) this.deps.readUnitsVerified(cid, oid, onode, lu, lu, buf);
+    if (lu < onode.units.length && onode.units[lu] !== HOLE) {
+      await state.settleWrites();
+      this.deps.readUnitsVerified(cid, oid, onode, lu, lu, buf);
+    }
     return buf;
   }
 
   /**
    * Write whole-unit buffers for logical units, each to a fresh unit, and repoint the onode.
-   * Large runs go to the thread pool and are checksummed meanwhile; all writes have settled when
-   * this returns (so a failed transaction never leaves a write in flight to units it releases).
+   * Large runs go to the thread pool and are checksummed meanwhile; they stay in flight in
+   * `state` (the next transaction of the group proceeds meanwhile) until the flush or a read of
+   * the group's units settles them. A refused transaction's writes settle before its units are
+   * released (BlockStore.commitGroup).
    */
   private async placeUnits(state: TxnState, onode: Onode, logical: number[], buffers: Uint8Array[], useReserve: boolean): Promise<void> {
     const phys = this.allocate(state, logical.length, useReserve);
@@ -115,14 +125,17 @@ export class TxnApplier {
     for (let i = 1; i <= phys.length; i++) {
       if (i === phys.length || phys[i] !== phys[i - 1]! + 1) {
         const run = buffers.slice(runStart, i);
-        if ((i - runStart) * unitSizeBytes >= asyncWriteBytesMin) writes.push(this.deps.file.writeUnitsAsync(phys[runStart]!, run));
+        if ((i - runStart) * unitSizeBytes >= asyncWriteBytesMin) {
+          const unit = phys[runStart]!;
+          const hold = this.deps.beforeAsyncWrite;
+          writes.push(hold === undefined ? this.deps.file.writeUnitsAsync(unit, run) : hold().then(() => this.deps.file.writeUnitsAsync(unit, run)));
+        }
         else this.deps.file.writeUnits(phys[runStart]!, run);
         runStart = i;
       }
     }
+    for (const w of writes) state.addPendingWrite(w);
     const csums = buffers.map((b) => checksum64(b));
-    const results = await Promise.allSettled(writes);
-    for (const r of results) if (r.status === 'rejected') throw r.reason;
     for (let i = 0; i < logical.length; i++) {
       const lu = logical[i]!;
       const old = onode.units[lu]!;
@@ -151,7 +164,7 @@ export class TxnApplier {
       if (to - from === unitSizeBytes) {
         buf = src.subarray(from - offsetBytes, to - offsetBytes);
       } else {
-        buf = this.unitForUpdate(cid, oid, onode, lu);
+        buf = await this.unitForUpdate(state, cid, oid, onode, lu);
         src.copy(buf, from - unitStart, from - offsetBytes, to - offsetBytes);
       }
       logical.push(lu);
@@ -181,7 +194,7 @@ export class TxnApplier {
         onode.csums[lu] = 0n;
         continue;
       }
-      const buf = this.unitForUpdate(cid, oid, onode, lu);
+      const buf = await this.unitForUpdate(state, cid, oid, onode, lu);
       buf.fill(0, from - unitStart, to - unitStart);
       logical.push(lu);
       buffers.push(buf);
@@ -202,7 +215,7 @@ export class TxnApplier {
       const tailFrom = sizeBytes % unitSizeBytes;
       const lastLu = keepUnits - 1;
       if (tailFrom !== 0 && onode.units[lastLu] !== HOLE) {
-        const buf = this.unitForUpdate(cid, oid, onode, lastLu);
+        const buf = await this.unitForUpdate(state, cid, oid, onode, lastLu);
         if (buf.subarray(tailFrom).some((b) => b !== 0)) {
           buf.fill(0, tailFrom);
           // Truncates may always use the reserve: they never grow the store in the end.

@@ -46,11 +46,32 @@ export class TxnState {
   objectCountDelta = 0;
   /** Bytes of data written to the block file by this state (decides whether to fdatasync). */
   dataBytesWritten = 0;
+  /**
+   * Thread-pool writes issued by this state and not yet awaited: a group's transactions overlap
+   * their data writes; the flush awaits them all before the fdatasync.
+   */
+  readonly pendingWrites: Array<Promise<void>> = [];
 
   constructor(private readonly parent: TxnState | null, private readonly committed: CommittedView) {}
 
   fork(): TxnState {
     return new TxnState(this, this.committed);
+  }
+
+  /** Track a write in flight (its failure surfaces where it is awaited, never as unhandled). */
+  addPendingWrite(write: Promise<void>): void {
+    write.catch(() => {});
+    this.pendingWrites.push(write);
+  }
+
+  /** Wait for every write in flight of this state and its ancestors; the first failure throws. */
+  async settleWrites(): Promise<void> {
+    for (let s: TxnState | null = this; s !== null; s = s.parent) {
+      if (s.pendingWrites.length === 0) continue;
+      const writes = s.pendingWrites.splice(0);
+      const results = await Promise.allSettled(writes);
+      for (const r of results) if (r.status === 'rejected') throw r.reason;
+    }
   }
 
   /** Current onode (a shared instance: copy before modifying). */
@@ -168,5 +189,6 @@ export class TxnState {
     this.storedBytesDelta += child.storedBytesDelta;
     this.objectCountDelta += child.objectCountDelta;
     this.dataBytesWritten += child.dataBytesWritten;
+    this.pendingWrites.push(...child.pendingWrites.splice(0));
   }
 }

@@ -141,6 +141,50 @@ t.test('mkfs and mount errors', async (t) => {
   await t.rejects(new BlockStore(dir).mount(), { code: 'EIO' });
 });
 
+t.test('one commit group: later transactions see the earlier ones\' large writes still in flight', async (t) => {
+  const dir = tempDir('group-inflight');
+  t.teardown(() => fs.rmSync(dir, { recursive: true, force: true }));
+  await mkfs(dir, { sizeBytes: 128 * 1024 * 1024 });
+  // Every large write waits before it is issued: still in flight when the next transaction of the
+  // group reads its units, unless the store waits for it. The 4th (transaction 5's, which fails)
+  // waits longest: it would land on top of transaction 6's if its units were handed out at once.
+  let asyncWrites = 0;
+  const store = new BlockStore(dir, { beforeAsyncWrite: () => new Promise((r) => setTimeout(r, ++asyncWrites === 4 ? 150 : 20)) });
+  await store.mount();
+  await store.queueTransaction(new Transaction().createCollection('c'));
+  const rng = new Prng(seed);
+  const big = (): Buffer => Buffer.from(rng.fill(new Uint8Array(4 * 1024 * 1024)));
+  const a = objectId(1, 1, 'a');
+  const b = objectId(1, 2, 'b');
+  const c = objectId(1, 3, 'c');
+  const d = objectId(1, 4, 'd');
+  const [da, db, dc, dd] = [big(), big(), big(), big()];
+  const patch = Buffer.from('patched in the same group');
+  // Queued in one tick: one group. 2 and 3 read-modify-write units that 1 and 4 have in flight;
+  // 5 fails after its write was issued (its units go back while 6 allocates).
+  const results = await Promise.allSettled([
+    store.queueTransaction(new Transaction().write('c', a, 0, da)),
+    store.queueTransaction(new Transaction().write('c', a, 100_000, patch)),
+    store.queueTransaction(new Transaction().write('c', b, 0, db).truncate('c', b, 40_000)),
+    store.queueTransaction(new Transaction().write('c', c, 0, dc).write('c', c, 5, patch)),
+    store.queueTransaction(new Transaction().write('c', d, 0, big()).remove('c', objectId(1, 9, 'missing'))),
+    store.queueTransaction(new Transaction().write('c', d, 0, dd)),
+  ]);
+  t.same(results.map((r) => r.status), ['fulfilled', 'fulfilled', 'fulfilled', 'fulfilled', 'rejected', 'fulfilled']);
+  patch.copy(da, 100_000);
+  patch.copy(dc, 5);
+  t.ok((await store.read('c', a)).equals(da), 'a: full write, then a patch inside one of its units');
+  t.ok((await store.read('c', b)).equals(db.subarray(0, 40_000)), 'b: written and truncated mid-unit');
+  t.ok((await store.read('c', c)).equals(dc), 'c: patched within the same transaction');
+  t.ok((await store.read('c', d)).equals(dd), 'd: the refused transaction left nothing; the next one is whole');
+  t.ok((await store.fsck({ deep: true })).clean, 'deep fsck clean');
+  await store.umount();
+  await store.mount();
+  t.ok((await store.read('c', a)).equals(da), 'a after remount');
+  t.ok((await store.read('c', d)).equals(dd), 'd after remount');
+  await store.umount();
+});
+
 t.test('secure delete zeroes freed units', async (t) => {
   const dir = tempDir('secdel');
   t.teardown(() => fs.rmSync(dir, { recursive: true, force: true }));
