@@ -210,7 +210,7 @@ t.test('reads racing with commits return old or new data, never a reused unit', 
   t.teardown(() => fs.rmSync(dir, { recursive: true, force: true }));
   // Small device so freed units are reused quickly.
   await mkfs(dir, { sizeBytes: 24 * 1024 * 1024 });
-  const store = new BlockStore(dir);
+  const store = new BlockStore(dir, { pipelinedReadBytesMin: 1024 * 1024 });
   await store.mount();
   const C = 'race';
   const target = objectId(1, 7, 'target');
@@ -253,7 +253,7 @@ t.test('a read held while its units are freed and reused never returns the new b
   await mkfs(dir, { sizeBytes: 8 * 1024 * 1024 });
   let gate: Promise<void> | undefined;
   let hold: () => void = () => {};
-  const store = new BlockStore(dir, { onReadChunk: () => gate });
+  const store = new BlockStore(dir, { onReadChunk: () => gate, pipelinedReadBytesMin: 1024 * 1024 });
   await store.mount();
   const C = 'held';
   const MiB = 1024 * 1024;
