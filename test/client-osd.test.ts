@@ -9,7 +9,7 @@
 import t from 'tap';
 import { ObjectOperation, connect, type Cluster, type IoCtx } from '@nacre/client';
 import { TestCluster } from '@nacre/osd/testing/cluster';
-import { Prng, seedFromEnv } from '@nacre/util';
+import { Prng, outcomeCode, seedFromEnv } from '@nacre/util';
 
 const seed = seedFromEnv();
 t.comment(`seed ${seed} (reproduce with NACRE_SEED=${seed})`);
@@ -31,14 +31,7 @@ cluster = await connect({
 });
 io = await cluster.pool('rbd');
 
-const code = async (p: Promise<unknown>): Promise<string> => {
-  try {
-    await p;
-    return 'ok';
-  } catch (err) {
-    return (err as { code?: string }).code ?? String(err);
-  }
-};
+const code = outcomeCode;
 
 t.test(`${objectsCount} random objects of 0..4 MiB: byte-identical, listed exactly`, async (t) => {
   const rng = new Prng(seed);

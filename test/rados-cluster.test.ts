@@ -22,7 +22,7 @@ import { createHash } from 'node:crypto';
 import { ObjectOperation, connect, type Cluster, type IoCtx } from '@nacre/client';
 import { ClusterConf, Keyring, createMessenger, transportFromConf } from '@nacre/msgr';
 import { OsdAdmin } from '@nacre/osd/messages';
-import { Prng, realEnv, seedFromEnv, silentLogger } from '@nacre/util';
+import { Prng, outcomeCode, realEnv, seedFromEnv, silentLogger } from '@nacre/util';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const nacreBin = join(root, 'bin', 'nacre');
@@ -94,14 +94,7 @@ if (up.code !== 0) throw new Error(`cluster up failed: ${up.stderr}`);
 cluster = await connect({ conf, client: { opTimeoutMs: 60_000 } });
 io = await cluster.pool('rbd');
 
-const code = async (p: Promise<unknown>): Promise<string> => {
-  try {
-    await p;
-    return 'ok';
-  } catch (err) {
-    return (err as { code?: string }).code ?? String(err);
-  }
-};
+const code = outcomeCode;
 
 t.test(`${clientObjects} random objects of 0..4 MiB through the client: byte-identical, ls exact`, async (t) => {
   const rng = new Prng(seed);

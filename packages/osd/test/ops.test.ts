@@ -7,19 +7,13 @@ import { createHash } from 'node:crypto';
 import { TestCluster } from '@nacre/osd/testing/cluster';
 import { OsdNotify, OsdNotifyAck, OsdOpMsg, OsdWatch, OsdWatchEvent } from '@nacre/proto';
 import { formatPgId, objectToPg, pgToUpActing } from '@nacre/osdmap';
+import { outcomeCode } from '@nacre/util';
 
 const c = await TestCluster.create({ osds: 3, seed: 7, logLevel: process.env['OSD_LOG'], config: { objectSizeBytesMax: 4 * 1024 * 1024 } });
 t.teardown(() => c.shutdown());
 await c.waitClean();
 const cl = await c.getClient();
-const code = async (p: Promise<unknown>): Promise<string> => {
-  try {
-    await p;
-    return 'ok';
-  } catch (err) {
-    return (err as { code?: string }).code ?? String(err);
-  }
-};
+const code = outcomeCode;
 const read = async (name: string, offset = 0, length = 0): Promise<string> => ((await cl.op(name, [{ op: 'read', offset, length }])).results[0] as { data: Buffer }).data.toString();
 
 t.test('write_full, write at offset, append, truncate, zero', async (t) => {

@@ -23,6 +23,16 @@ export function hasCode(err: unknown, code: ErrorCode): boolean {
   return typeof err === 'object' && err !== null && (err as { code?: unknown }).code === code;
 }
 
+/** 'ok' when `p` resolves, else the code of what it rejected with (or its text): for tests and tools. */
+export async function outcomeCode(p: Promise<unknown>): Promise<string> {
+  try {
+    await p;
+    return 'ok';
+  } catch (err) {
+    return (err as { code?: string }).code ?? String(err);
+  }
+}
+
 /**
  * Assertions stay on in production: a crashed daemon is a liveness problem, a silently wrong one
  * is data loss. Never catch an AssertionFailure in daemon code.
